@@ -47,6 +47,7 @@ def probe(path: str | os.PathLike) -> AudioInfo:
     """Read duration, sample rate, channel count and container format from a file's header."""
     path = Path(path)
     _check_file(path)
+    _check_container_size(path)
     ext = path.suffix.lower()
     if ext not in _PYAV_FIRST:
         try:
@@ -142,6 +143,29 @@ def _check_file(path: Path) -> None:
         raise AudioDecodeError("file does not exist")
     if path.stat().st_size == 0:
         raise AudioDecodeError("empty file (0 bytes)")
+
+
+def _check_container_size(path: Path) -> None:
+    """RIFF (WAV) and FORM (AIFF) headers state the file size; a shorter file was cut off.
+
+    libsndfile quietly reads what is there, so without this check a half-copied WAV would be
+    analysed as a shorter track.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(12)
+    if len(head) < 12:
+        if head[:4] in (b"RIFF", b"FORM"):
+            raise AudioDecodeError("truncated: header is incomplete")
+        return
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        declared = int.from_bytes(head[4:8], "little") + 8
+    elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        declared = int.from_bytes(head[4:8], "big") + 8
+    else:
+        return
+    actual = path.stat().st_size
+    if declared != 0xFFFFFFFF + 8 and actual < declared - 1:  # 0xFFFFFFFF: streamed, size unknown
+        raise AudioDecodeError(f"truncated: file has {actual} of the {declared} bytes its header announces")
 
 
 def _format_name(path: Path, sf_format: str) -> str:

@@ -1,0 +1,59 @@
+"""``track_catalog``: scan the library, diff against the last scan, open ingest batches."""
+
+import pandas as pd
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from dj_pipeline.assets.metadata import histogram_md, table_preview
+from dj_pipeline.assets.resources import INGEST_BATCHES, DJSettings
+from dj_pipeline.catalog import scan_library
+from dj_pipeline.config.ingest import load_ingest_config
+from dj_pipeline.storage import write_parquet_atomic
+from dj_pipeline.storage.tables import CATALOG_ASSET, CATALOG_FILE, ERRORS_ASSET, SCAN_ERRORS_FILE, read_catalog
+from dj_pipeline.storage.parquet import read_parquet_files
+
+
+@asset(
+    group_name="catalog",
+    kinds={"python", "parquet"},
+    description=(
+        "One row per audio file in the library: stable content-hash track_id, path, tags, duration, "
+        "format, and the ingest batch it was processed in. Diffs against the previous scan (new, changed, "
+        "unchanged, deleted) without reading audio, and opens a new ingest batch for new/changed tracks."
+    ),
+)
+def track_catalog(context: AssetExecutionContext, settings: DJSettings) -> MaterializeResult:
+    paths = settings.paths
+    config = load_ingest_config()
+    scan_errors_file = paths.asset_dir(ERRORS_ASSET) / SCAN_ERRORS_FILE
+    previous = read_catalog(paths)
+    previous_errors = read_parquet_files([scan_errors_file]) if scan_errors_file.exists() else pd.DataFrame()
+    result = scan_library(settings.library_dir, previous, previous_errors, config)
+
+    write_parquet_atomic(result.errors, scan_errors_file)
+    write_parquet_atomic(result.catalog, paths.asset_dir(CATALOG_ASSET) / CATALOG_FILE)
+    register_batches(context, sorted(result.catalog["batch"].dropna().unique()))
+
+    summary = result.summary()
+    context.log.info("scan of %s: %s", settings.library_dir, summary)
+    metadata: dict[str, object] = {
+        "dagster/row_count": len(result.catalog),
+        **{k: MetadataValue.int(v) for k, v in summary.items()},
+        "new_batches": MetadataValue.json(result.new_batches),
+        "library_dir": MetadataValue.path(settings.library_dir),
+        "preview": table_preview(result.catalog, ["track_id", "rel_path", "format", "duration_s", "artist", "title", "batch"]),
+    }
+    if not result.errors.empty:
+        metadata["scan_errors"] = table_preview(result.errors, ["path", "error"], n=20)
+    hist = histogram_md(result.catalog["duration_s"], "track duration (s)")
+    if hist is not None:
+        metadata["duration_histogram"] = hist
+    return MaterializeResult(metadata=metadata)
+
+
+def register_batches(context: AssetExecutionContext, batch_keys: list[str]) -> list[str]:
+    """Add catalog batches that the instance does not know yet as dynamic partitions (idempotent)."""
+    known = set(context.instance.get_dynamic_partitions(INGEST_BATCHES.name))
+    missing = [b for b in batch_keys if b not in known]
+    if missing:
+        context.instance.add_dynamic_partitions(INGEST_BATCHES.name, missing)
+    return missing

@@ -1,0 +1,86 @@
+"""A whole-track envelope pass, streamed in blocks: onset strength, RMS and a section novelty curve.
+
+This is the only full-length read of a track in the windows stage; memory is bounded by the block
+size (``EnvelopeConfig.block_s``), so a 2-hour mix costs the same RAM as a 3-minute single.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+
+from dj_pipeline.audio import iter_blocks
+from dj_pipeline.config.windows import EnvelopeConfig
+
+_EPS = 1e-10
+
+
+@dataclass(frozen=True)
+class TrackEnvelope:
+    """Frame-level curves of one track at ``fps`` frames per second."""
+
+    onset: np.ndarray  # onset strength (librosa spectral flux), >= 0
+    rms_db: np.ndarray  # frame RMS in dBFS
+    fps: float
+    duration_s: float
+
+    def times_s(self) -> np.ndarray:
+        return np.arange(self.onset.size) / self.fps
+
+
+def compute_envelope(path: str | os.PathLike, config: EnvelopeConfig) -> TrackEnvelope:
+    """Stream ``path`` at ``config.sr`` and return its onset/RMS curves."""
+    onsets: list[np.ndarray] = []
+    rms: list[np.ndarray] = []
+    total_s = 0.0
+    for _, block in iter_blocks(path, sr=config.sr, block_s=config.block_s):
+        o, r = envelope_of_block(block, config.sr, config.hop_length)
+        onsets.append(o)
+        rms.append(r)
+        total_s += block.size / config.sr
+    onset = np.concatenate(onsets) if onsets else np.zeros(0, np.float32)
+    rms_db = np.concatenate(rms) if rms else np.zeros(0, np.float32)
+    return TrackEnvelope(onset, rms_db, config.sr / config.hop_length, total_s)
+
+
+def envelope_of_block(y: np.ndarray, sr: int, hop_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Onset strength and RMS (dBFS) of one mono block, one value per hop, same length."""
+    n_frames = 1 + y.size // hop_length
+    if y.size < 2 * hop_length:
+        return np.zeros(n_frames, np.float32), np.full(n_frames, -120.0, np.float32)
+    onset = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop_length)
+    rms = librosa.feature.rms(y=y, frame_length=2 * hop_length, hop_length=hop_length)[0]
+    n = min(onset.size, rms.size, n_frames)
+    rms_db = 20.0 * np.log10(np.maximum(rms[:n], _EPS))
+    return onset[:n].astype(np.float32), rms_db.astype(np.float32)
+
+
+def section_novelty(env: TrackEnvelope, half_width_s: float) -> tuple[np.ndarray, float]:
+    """Section-change novelty per second: how different the next ``half_width_s`` are from the last.
+
+    Per-second loudness and onset activity (each standardised over the track) are compared across a
+    sliding boundary, like a checkerboard kernel on a self-similarity matrix but O(n). Returns the
+    curve (one value per second, >= 0) and its rate (1.0 per second).
+    """
+    per_s = max(1, int(round(env.fps)))
+    n_sec = env.onset.size // per_s
+    if n_sec < 3:
+        return np.zeros(max(n_sec, 0), np.float32), 1.0
+    feats = np.stack(
+        [
+            env.rms_db[: n_sec * per_s].reshape(n_sec, per_s).mean(axis=1),
+            env.onset[: n_sec * per_s].reshape(n_sec, per_s).mean(axis=1),
+        ]
+    )
+    feats = (feats - feats.mean(axis=1, keepdims=True)) / (feats.std(axis=1, keepdims=True) + _EPS)
+    w = max(1, int(round(half_width_s)))
+    csum = np.concatenate([np.zeros((2, 1)), np.cumsum(feats, axis=1)], axis=1)
+    novelty = np.zeros(n_sec, np.float32)
+    t = np.arange(w, n_sec - w + 1)
+    before = (csum[:, t] - csum[:, t - w]) / w
+    after = (csum[:, t + w] - csum[:, t]) / w
+    novelty[t] = np.abs(after - before).sum(axis=0)
+    return novelty, 1.0
