@@ -15,6 +15,8 @@ class EnvelopeConfig:
     hop_length: int = 512
     block_s: float = 60.0
     novelty_half_width_s: float = 4.0
+    novelty_level_scale_db: float = 6.0
+    novelty_min_prominence: float = 0.5
     strong_onset_quantile: float = 0.90
     min_rms_rel_db: float = -20.0
 

@@ -58,29 +58,27 @@ def envelope_of_block(y: np.ndarray, sr: int, hop_length: int) -> tuple[np.ndarr
     return onset[:n].astype(np.float32), rms_db.astype(np.float32)
 
 
-def section_novelty(env: TrackEnvelope, half_width_s: float) -> tuple[np.ndarray, float]:
+def section_novelty(env: TrackEnvelope, half_width_s: float, level_scale_db: float = 6.0) -> tuple[np.ndarray, float]:
     """Section-change novelty per second: how different the next ``half_width_s`` are from the last.
 
-    Per-second loudness and onset activity (each standardised over the track) are compared across a
-    sliding boundary, like a checkerboard kernel on a self-similarity matrix but O(n). Returns the
-    curve (one value per second, >= 0) and its rate (1.0 per second).
+    Per-second loudness (in units of ``level_scale_db``) and onset activity (relative to the track's
+    mean) are compared across a sliding boundary, like a checkerboard kernel on a self-similarity
+    matrix but O(n). Fixed scales, not z-scores, so a steady track's noise does not look like
+    structure. Returns the curve (one value per second, >= 0) and its rate (1.0 per second).
     """
     per_s = max(1, int(round(env.fps)))
     n_sec = env.onset.size // per_s
-    if n_sec < 3:
-        return np.zeros(max(n_sec, 0), np.float32), 1.0
-    feats = np.stack(
-        [
-            env.rms_db[: n_sec * per_s].reshape(n_sec, per_s).mean(axis=1),
-            env.onset[: n_sec * per_s].reshape(n_sec, per_s).mean(axis=1),
-        ]
-    )
-    feats = (feats - feats.mean(axis=1, keepdims=True)) / (feats.std(axis=1, keepdims=True) + _EPS)
     w = max(1, int(round(half_width_s)))
+    if n_sec < 2 * w + 1:
+        return np.zeros(max(n_sec, 0), np.float32), 1.0
+    level = env.rms_db[: n_sec * per_s].reshape(n_sec, per_s).mean(axis=1) / level_scale_db
+    activity = env.onset[: n_sec * per_s].reshape(n_sec, per_s).mean(axis=1)
+    activity = activity / (float(activity.mean()) + _EPS)
+    feats = np.stack([level, activity])
     csum = np.concatenate([np.zeros((2, 1)), np.cumsum(feats, axis=1)], axis=1)
     novelty = np.zeros(n_sec, np.float32)
     t = np.arange(w, n_sec - w + 1)
     before = (csum[:, t] - csum[:, t - w]) / w
     after = (csum[:, t + w] - csum[:, t]) / w
-    novelty[t] = np.abs(after - before).sum(axis=0)
+    novelty[t[t < n_sec]] = np.abs(after - before).sum(axis=0)[t < n_sec]
     return novelty, 1.0

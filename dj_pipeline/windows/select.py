@@ -70,8 +70,10 @@ def choose_windows(
 ) -> list[Window]:
     """Pure window choice from a precomputed envelope (the testable core of :func:`select_windows`)."""
     rng = np.random.default_rng(seed)
-    novelty, _ = section_novelty(env, config.envelope.novelty_half_width_s)
-    peaks, _ = find_peaks(novelty, distance=max(1, int(prof.tail_min_gap_s)))
+    novelty, _ = section_novelty(env, config.envelope.novelty_half_width_s, config.envelope.novelty_level_scale_db)
+    peaks, _ = find_peaks(
+        novelty, distance=max(1, int(prof.tail_min_gap_s)), prominence=config.envelope.novelty_min_prominence
+    )
     if prof.is_adaptive:
         prof = adapt_profile(prof, peaks.size, duration_s)
     windows = [

@@ -1,0 +1,208 @@
+"""The ``dj`` command line (INTERFACE.md "CLI"). User errors print one line and exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from dj_pipeline.errors import UserError
+
+EXIT_USER_ERROR = 2
+
+
+def _data_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default=None, help="data directory (default: $DJ_DATA_DIR or ./data)")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from dj_pipeline.pipeline import run_ingest
+
+    report = run_ingest(args.library, args.data, args.samples, args.profile, args.backend, show_progress=not args.quiet)
+    print(f"ingest done in {report.seconds:.1f}s: {len(report.batches_processed)} batch(es) processed, "
+          f"library assets {'refreshed' if report.library_refreshed else 'unchanged'}")  # fmt: skip
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from dj_pipeline.storage import DataPaths
+    from dj_pipeline.storage.duckdb_catalog import connect_readonly
+
+    try:
+        con = connect_readonly(DataPaths(args.data))
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
+    import duckdb
+
+    try:
+        rel = con.sql(args.query)
+        if rel is None:
+            return 0
+        df = rel.df()
+    except duckdb.Error as exc:
+        raise UserError(f"SQL error: {str(exc).splitlines()[0]}") from None
+    finally:
+        pass
+    if args.json:
+        print(df.to_json(orient="records", default_handler=str))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", 50, "display.width", 200):
+            print(df.to_string(index=False, max_rows=args.max_rows))
+    con.close()
+    return 0
+
+
+def cmd_demo_library(args: argparse.Namespace) -> int:
+    from dj_pipeline.demo import generate_library
+
+    truth = generate_library(args.out, n_tracks=args.tracks, n_samples=args.samples, seed=args.seed)
+    print(f"wrote {len(truth)} tracks to {Path(args.out) / 'tracks'}, one-shots to {Path(args.out) / 'samples'}, truth in {Path(args.out) / 'truth.csv'}")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from dj_pipeline.analysis import analyze_file
+    from dj_pipeline.audio import AudioDecodeError
+
+    if not Path(args.file).is_file():
+        raise UserError(f"file not found: {args.file}")
+    try:
+        features = analyze_file(args.file)
+    except AudioDecodeError as exc:
+        raise UserError(f"cannot analyse {args.file}: {exc}") from None
+    if args.json:
+        print(json.dumps(features, default=_json_default, indent=2))
+    else:
+        width = max(len(k) for k in features)
+        for k, v in features.items():
+            print(f"{k:<{width}}  {_fmt(v)}")
+    return 0
+
+
+def cmd_roles(args: argparse.Namespace) -> int:
+    from dj_pipeline.roles import assign_folder
+
+    if not Path(args.samples).is_dir():
+        raise UserError(f"samples folder not found: {args.samples}")
+    roles, pools, errors = assign_folder(args.samples)
+    if args.json:
+        print(roles.to_json(orient="records", default_handler=str))
+        return 0
+    for role, grp in pools.groupby("role", sort=False):
+        print(f"{role} ({len(grp)})")
+        merged = grp.merge(roles[["sample_id", "path", "confidence"]], on="sample_id", how="left")
+        for r in merged.sort_values("rank").itertuples(index=False):
+            print(f"  {r.rank:>2}. {Path(r.path).name:<40} confidence {r.confidence:.2f}")
+    for r in errors.itertuples(index=False):
+        print(f"skipped {r.path}: {r.error}")
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from dj_pipeline.query import Recommender
+    from dj_pipeline.recommend.output import format_table
+
+    rec = Recommender(data_dir=args.data)
+    results = rec.recommend(current=args.current, goal=args.goal, top_k=args.top_k, history=args.history or [])
+    print(json.dumps(results, default=_json_default, indent=2) if args.json else format_table(results))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate the demo library, ingest it and print a recommended set: the README's main command."""
+    from dj_pipeline.demo_run import run_demo
+
+    run_demo(args.data, n_tracks=args.tracks, n_samples=args.samples, seed=args.seed, set_length=args.set_length)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dj", description="dj_pipeline: analyse a DJ library and recommend what to play next.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="scan, analyse, embed and index a library (incremental)")
+    p.add_argument("--library", required=True, help="folder of audio tracks")
+    p.add_argument("--samples", default=None, help="folder of drum one-shots for role pools")
+    p.add_argument("--profile", default=None, help="window sampling profile (club_hifi_150s, balanced_120s, adaptive)")
+    p.add_argument("--backend", default=os.environ.get("DJ_EMBEDDING_BACKEND", "auto"), choices=["auto", "dsp", "clap"])
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _data_arg(p)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("analyze", help="analyse one audio file and print its features")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("recommend", help="next-track recommendations")
+    p.add_argument("--current", required=True, help="path or track_id of the track playing now")
+    p.add_argument("--goal", default="maintain", choices=["maintain", "up", "down", "peak"])
+    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument("--history", nargs="*", default=None, help="track ids (or paths) already played")
+    p.add_argument("--json", action="store_true")
+    _data_arg(p)
+    p.set_defaults(func=cmd_recommend)
+
+    p = sub.add_parser("sql", help="run read-only SQL against dj.duckdb")
+    p.add_argument("query")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--max-rows", type=int, default=100)
+    _data_arg(p)
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("roles", help="assign drum roles to the one-shots in a folder")
+    p.add_argument("--samples", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_roles)
+
+    p = sub.add_parser("demo-library", help="write the generated demo library")
+    p.add_argument("out")
+    p.add_argument("--tracks", type=int, default=24)
+    p.add_argument("--samples", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_demo_library)
+
+    p = sub.add_parser("demo", help="generate the demo library, ingest it and print a recommended set")
+    p.add_argument("--tracks", type=int, default=24)
+    p.add_argument("--samples", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set-length", type=int, default=10)
+    _data_arg(p)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except UserError as exc:
+        print(f"dj {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"dj {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _json_default(v: object) -> object:
+    import numpy as np
+
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return str(v)
+
+
+def _fmt(v: object) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,18 @@
+"""The Dagster code location: every asset, check, job, schedule, sensor and resource in one place."""
+
+from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
+
+from dj_pipeline.assets import batches, catalog, checks, library, models, publish, roles
+from dj_pipeline.assets.resources import settings_from_env
+from dj_pipeline.automation import catalog_scan_job, catalog_scan_schedule, library_change_sensor
+
+ASSET_MODULES = [catalog, batches, library, roles, models, publish]
+
+defs = Definitions(
+    assets=load_assets_from_modules(ASSET_MODULES),
+    asset_checks=load_asset_checks_from_modules([checks]),
+    jobs=[catalog_scan_job],
+    schedules=[catalog_scan_schedule],
+    sensors=[library_change_sensor],
+    resources={"settings": settings_from_env()},
+)

@@ -1,0 +1,114 @@
+"""Publish ``dj.duckdb``: SQL views over the Parquet tables, rebuilt by one serialized writer.
+
+The database holds only views (no data), so rebuilding is cheap; it is built in a temp file and
+renamed over ``dj.duckdb``, so readers never see a half-built catalog. Views apply the same
+"current rows" rules as :func:`dj_pipeline.storage.read_asset`: deleted tracks and stale batches
+drop out; tracks that failed decoding are in ``ingest_errors``, not in ``tracks``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from dj_pipeline.storage.parquet import list_batch_files
+from dj_pipeline.storage.paths import DataPaths
+from dj_pipeline.storage.tables import BATCH_ASSETS, CATALOG_ASSET, CATALOG_FILE, ERRORS_ASSET
+
+SINGLE_TABLE_VIEWS: tuple[str, ...] = ("sample_catalog", "sample_roles", "role_pools", "track_drum_profiles")
+FEATURE_STATS_ASSET = "feature_stats"
+
+
+def _glob(directory: Path) -> str:
+    return str(directory / "*.parquet").replace("'", "''")
+
+
+def _quote(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def view_statements(paths: DataPaths) -> dict[str, str]:
+    """``CREATE VIEW`` statements for every table that has data on disk, by view name."""
+    views: dict[str, str] = {}
+    catalog_file = paths.asset_dir(CATALOG_ASSET) / CATALOG_FILE
+    errors_dir = paths.asset_dir(ERRORS_ASSET)
+    has_errors = bool(list_batch_files(errors_dir))
+    if not catalog_file.exists():
+        return views
+    views["track_catalog"] = f"SELECT * FROM read_parquet('{_quote(catalog_file)}')"
+    if has_errors:
+        views["ingest_errors"] = (
+            f"SELECT e.* EXCLUDE (filename) FROM read_parquet('{_glob(errors_dir)}', union_by_name=true, filename=true) e "
+            "WHERE e.stage = 'scan' OR EXISTS (SELECT 1 FROM track_catalog c WHERE c.track_id = e.track_id AND c.batch = e.batch)"
+        )
+        views["tracks"] = (
+            "SELECT c.* FROM track_catalog c WHERE NOT EXISTS "
+            "(SELECT 1 FROM ingest_errors e WHERE e.stage <> 'scan' AND e.track_id = c.track_id)"
+        )
+    else:
+        views["tracks"] = "SELECT * FROM track_catalog"
+    for asset in BATCH_ASSETS:
+        if list_batch_files(paths.asset_dir(asset)):
+            views[asset] = (
+                f"SELECT a.* FROM read_parquet('{_glob(paths.asset_dir(asset))}', union_by_name=true) a "
+                "SEMI JOIN track_catalog c ON a.track_id = c.track_id AND a.batch = c.batch"
+            )
+    stats_file = paths.asset_dir(FEATURE_STATS_ASSET) / f"{FEATURE_STATS_ASSET}.parquet"
+    if "track_features" in views and stats_file.exists():
+        views["track_features_raw"] = views.pop("track_features")
+        views["feature_stats"] = f"SELECT * FROM read_parquet('{_quote(stats_file)}')"
+        views["track_features"] = _zscore_view(stats_file)
+    for name in SINGLE_TABLE_VIEWS:
+        f = paths.asset_dir(name) / f"{name}.parquet"
+        if f.exists():
+            views[name] = f"SELECT * FROM read_parquet('{_quote(f)}')"
+    return views
+
+
+def _zscore_view(stats_file: Path) -> str:
+    """``track_features`` plus ``z_<column>`` for each column in the library statistics."""
+    con = duckdb.connect()
+    try:
+        cols = [r[0] for r in con.execute(f"SELECT column_name FROM read_parquet('{_quote(stats_file)}')").fetchall()]
+    finally:
+        con.close()
+    z = ", ".join(
+        f"(f.{c} - (SELECT mean FROM feature_stats WHERE column_name = '{c}')) / "
+        f"NULLIF((SELECT std FROM feature_stats WHERE column_name = '{c}'), 0) AS z_{c}"
+        for c in cols
+    )
+    return f"SELECT f.*{', ' + z if z else ''} FROM track_features_raw f"
+
+
+def publish_duckdb(paths: DataPaths) -> dict[str, int]:
+    """Rebuild ``dj.duckdb`` atomically; returns the row count of each view."""
+    paths.root.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-dj-", suffix=".duckdb", dir=paths.root)
+    os.close(fd)
+    os.unlink(tmp)  # duckdb wants to create the file itself
+    counts: dict[str, int] = {}
+    try:
+        con = duckdb.connect(tmp)
+        try:
+            for name, select in view_statements(paths).items():
+                con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {select}')
+            for name in view_statements(paths):
+                counts[name] = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, paths.duckdb_path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+        Path(tmp + ".wal").unlink(missing_ok=True)
+    return counts
+
+
+def connect_readonly(paths: DataPaths) -> duckdb.DuckDBPyConnection:
+    """Open ``dj.duckdb`` read-only (raises ``FileNotFoundError`` before the first ingest)."""
+    if not paths.duckdb_path.exists():
+        raise FileNotFoundError(f"no SQL catalog at {paths.duckdb_path}: run `dj ingest` first")
+    return duckdb.connect(str(paths.duckdb_path), read_only=True)
