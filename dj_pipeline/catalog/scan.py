@@ -168,7 +168,9 @@ def _classify(result: ScanResult, rows: dict[str, dict], prev_by_id: dict, prev_
             result.changed_ids.append(tid)
         else:
             result.new_ids.append(tid)
-    result.deleted_ids = sorted(set(prev_by_id) - set(rows))
+    current_paths = {row["path"] for row in rows.values()}
+    # an id that vanished while its path now holds other bytes was *changed*, not deleted
+    result.deleted_ids = sorted(t for t in set(prev_by_id) - set(rows) if prev_by_id[t].path not in current_paths)
 
 
 def _new_row(path: Path, tid: str, st: os.stat_result, root: Path, config: IngestConfig) -> dict:
