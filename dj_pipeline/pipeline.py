@@ -19,6 +19,7 @@ from dagster import AssetsDefinition, DagsterInstance, materialize
 
 from dj_pipeline.errors import UserError
 from dj_pipeline.storage import DataPaths
+from dj_pipeline.storage.parquet import clean_stale_temp_files
 from dj_pipeline.storage.tables import BATCH_ASSETS, read_catalog
 
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -81,6 +82,7 @@ def run_ingest(
     if samples_dir is not None and not Path(samples_dir).expanduser().is_dir():
         raise UserError(f"samples folder not found: {samples_dir}")
     paths = DataPaths(data_dir).ensure()
+    clean_stale_temp_files(paths.parquet_dir)
     settings = settings_from_env(
         library_dir=str(library.resolve()),
         data_dir=str(paths.root),

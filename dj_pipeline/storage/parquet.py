@@ -53,13 +53,24 @@ def read_parquet_files(files: Iterable[Path], columns: list[str] | None = None) 
     return pd.concat(frames, ignore_index=True)
 
 
-def clean_stale_temp_files(asset_dir: str | os.PathLike) -> int:
-    """Remove ``.tmp-*`` files left by a killed writer; returns how many were removed."""
-    d = Path(asset_dir)
+def clean_stale_temp_files(root: str | os.PathLike, older_than_s: float = 3600.0) -> int:
+    """Remove ``.tmp-*`` files under ``root`` left by killed writers; returns how many were removed.
+
+    Only files older than ``older_than_s`` go, so a writer still running in another process keeps
+    its temp file.
+    """
+    import time
+
+    d = Path(root)
+    cutoff = time.time() - older_than_s
     n = 0
-    for p in d.glob(".tmp-*") if d.is_dir() else []:
-        p.unlink(missing_ok=True)
-        n += 1
+    for p in d.rglob(".tmp-*") if d.is_dir() else []:
+        try:
+            if p.stat().st_mtime < cutoff:
+                p.unlink()
+                n += 1
+        except FileNotFoundError:
+            continue
     return n
 
 

@@ -1,0 +1,145 @@
+"""End-to-end incremental ingest through the real Dagster assets on generated audio."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from dj_pipeline.pipeline import run_ingest
+from dj_pipeline.storage import DataPaths, read_asset
+
+WINDOW_NAMES = {"intro", "outro", "main", "tail_1", "tail_2"}
+
+
+def _ingest(lib: Path, data: Path, **kw) -> object:
+    return run_ingest(lib, data, embedding_backend="dsp", show_progress=False, echo=lambda s: None, **kw)
+
+
+def _sql(data: Path, query: str) -> list[tuple]:
+    con = duckdb.connect(str(DataPaths(data).duckdb_path), read_only=True)
+    try:
+        return con.execute(query).fetchall()
+    finally:
+        con.close()
+
+
+def test_full_ingest_fills_every_table(ingested: Path, small_library: Path) -> None:
+    truth = pd.read_csv(small_library / "truth.csv")
+    n = len(truth)
+    assert _sql(ingested, "SELECT count(*) FROM tracks") == [(n,)]
+    assert _sql(ingested, "SELECT count(DISTINCT track_id) FROM track_features") == [(n,)]
+    windows = read_asset(ingested, "track_windows")
+    assert set(windows["window"]) <= WINDOW_NAMES and {"intro", "outro", "main"} <= set(windows["window"])
+    emb = read_asset(ingested, "track_embeddings")
+    assert set(emb["backend"]) == {"dsp"} and set(emb["window"]) >= {"intro", "outro", "track"}
+    assert _sql(ingested, "SELECT count(*) FROM ingest_errors") == [(0,)] if _has_view(ingested, "ingest_errors") else True
+    assert _sql(ingested, "SELECT count(*) FROM sample_roles")[0][0] > 0
+    assert {r[0] for r in _sql(ingested, "SELECT DISTINCT role FROM role_pools")} >= {"CORE", "ACCENT", "MOTION"}
+    index_files = list(DataPaths(ingested).index_dir.iterdir())
+    assert index_files, "faiss_index wrote nothing"
+
+
+def _has_view(data: Path, name: str) -> bool:
+    return bool(_sql(data, f"SELECT 1 FROM duckdb_views() WHERE view_name = '{name}'"))
+
+
+@pytest.fixture()
+def copy_of(small_library: Path, ingested: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A private copy of the ingested library and data dir, for tests that change files."""
+    lib, data = tmp_path / "lib", tmp_path / "data"
+    shutil.copytree(small_library / "tracks", lib, copy_function=shutil.copy2)
+    _ingest(lib, data)
+    return lib, data
+
+
+def test_rescan_without_changes_reads_no_audio(copy_of: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    lib, data = copy_of
+    import soundfile
+
+    def no_audio(*a, **k):
+        raise AssertionError("audio was decoded on an unchanged rescan")
+
+    monkeypatch.setattr(soundfile, "SoundFile", no_audio)
+    monkeypatch.setattr(soundfile, "info", no_audio)
+    for f in lib.rglob("*.*"):
+        os.utime(f)  # touched, not changed
+    report = _ingest(lib, data)
+    assert report.batches_processed == [] and not report.library_refreshed
+    assert report.scan["unchanged"] == report.scan["tracks"]
+
+
+def test_add_three_then_delete_one(copy_of: tuple[Path, Path], tmp_path: Path) -> None:
+    from dj_pipeline.demo import generate_library
+
+    lib, data = copy_of
+    extra = tmp_path / "extra"
+    generate_library(extra, n_tracks=3, n_samples=0, seed=99, duration_scale=0.3)
+    before = _sql(data, "SELECT count(*) FROM tracks")[0][0]
+    for f in (extra / "tracks").rglob("*.*"):
+        dest = lib / "added" / f.name
+        dest.parent.mkdir(exist_ok=True)
+        shutil.copy2(f, dest)
+    report = _ingest(lib, data)
+    assert len(report.batches_processed) == 1
+    batch = report.batches_processed[0]
+    assert _sql(data, f"SELECT count(*) FROM track_features WHERE batch = '{batch}'") == [(3,)]
+    assert _sql(data, "SELECT count(*) FROM tracks")[0][0] == before + 3
+
+    victim = sorted((lib / "added").iterdir())[0]
+    victim_id = _sql(data, f"SELECT track_id FROM tracks WHERE path = '{victim}'")[0][0]
+    victim.unlink()
+    report = _ingest(lib, data)
+    assert report.batches_processed == [] and report.library_refreshed
+    for view in ("tracks", "track_features", "track_windows", "track_embeddings"):
+        assert _sql(data, f"SELECT count(*) FROM {view} WHERE track_id = '{victim_id}'") == [(0,)], view
+    from dj_pipeline.index import VectorIndex
+
+    assert victim_id not in VectorIndex.load(DataPaths(data).index_dir, "track").ids
+
+
+def test_bad_files_are_listed_and_good_ones_ingested(small_library: Path, tmp_path: Path) -> None:
+    from dj_pipeline.demo import write_bad_files
+
+    lib, data = tmp_path / "lib", tmp_path / "data"
+    shutil.copytree(small_library / "tracks", lib)
+    bad = write_bad_files(lib / "bad")
+    _ingest(lib, data)
+    errors = read_asset(data, "ingest_errors")
+    listed = {Path(p).name: e for p, e in zip(errors["path"], errors["error"])}
+    should_fail = {Path(p).name for p, fail in zip(bad["path"], bad["should_fail"]) if fail}
+    assert should_fail <= set(listed), f"missing from ingest_errors: {should_fail - set(listed)}"
+    assert all(listed[name] for name in should_fail)
+    good_names = {Path(p).name for p, fail in zip(bad["path"], bad["should_fail"]) if not fail}
+    tracks = {Path(p).name for p in read_asset(data, "tracks")["path"]}
+    assert good_names <= tracks, "the non-ASCII good file must be ingested"
+    # bad files are not retried while unchanged
+    report = _ingest(lib, data)
+    assert report.batches_processed == []
+
+
+def test_sigkill_midway_then_rerun_finishes(small_library: Path, tmp_path: Path) -> None:
+    lib, data = tmp_path / "lib", tmp_path / "data"
+    shutil.copytree(small_library / "tracks", lib)
+    cmd = [sys.executable, "-m", "dj_pipeline", "ingest", "--library", str(lib), "--data", str(data), "--backend", "dsp", "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    windows_dir = DataPaths(data).asset_dir("track_windows")
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(windows_dir.glob("batch=*.parquet")):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    report = _ingest(lib, data)
+    assert report.library_refreshed
+    n = len(list(lib.rglob("*.*")))
+    assert _sql(data, "SELECT count(DISTINCT track_id) FROM track_features")[0][0] == n
+    for f in DataPaths(data).parquet_dir.rglob("*.parquet"):
+        pd.read_parquet(f)  # every finished file is readable; temp files of the killed run are ignored
