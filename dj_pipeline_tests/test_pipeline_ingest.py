@@ -48,6 +48,14 @@ def test_full_ingest_fills_every_table(ingested: Path, small_library: Path) -> N
     assert index_files, "faiss_index wrote nothing"
 
 
+def _copy_tracks(small_library: Path, dest: Path, n: int) -> Path:
+    """Copy the first ``n`` generated tracks (by path) into ``dest``: enough for pipeline mechanics."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in sorted((small_library / "tracks").rglob("*.*"))[:n]:
+        shutil.copy2(f, dest / f.name)
+    return dest
+
+
 def _has_view(data: Path, name: str) -> bool:
     return bool(_sql(data, f"SELECT 1 FROM duckdb_views() WHERE view_name = '{name}'"))
 
@@ -55,8 +63,7 @@ def _has_view(data: Path, name: str) -> bool:
 @pytest.fixture()
 def copy_of(small_library: Path, ingested: Path, tmp_path: Path) -> tuple[Path, Path]:
     """A private copy of the ingested library and data dir, for tests that change files."""
-    lib, data = tmp_path / "lib", tmp_path / "data"
-    shutil.copytree(small_library / "tracks", lib, copy_function=shutil.copy2)
+    lib, data = _copy_tracks(small_library, tmp_path / "lib", 3), tmp_path / "data"
     _ingest(lib, data)
     return lib, data
 
@@ -109,8 +116,7 @@ def test_add_three_then_delete_one(copy_of: tuple[Path, Path], tmp_path: Path) -
 def test_bad_files_are_listed_and_good_ones_ingested(small_library: Path, tmp_path: Path) -> None:
     from dj_pipeline.demo import write_bad_files
 
-    lib, data = tmp_path / "lib", tmp_path / "data"
-    shutil.copytree(small_library / "tracks", lib)
+    lib, data = _copy_tracks(small_library, tmp_path / "lib", 2), tmp_path / "data"
     bad = write_bad_files(lib / "bad")
     _ingest(lib, data)
     errors = read_asset(data, "ingest_errors")
@@ -127,8 +133,7 @@ def test_bad_files_are_listed_and_good_ones_ingested(small_library: Path, tmp_pa
 
 
 def test_sigkill_midway_then_rerun_finishes(small_library: Path, tmp_path: Path) -> None:
-    lib, data = tmp_path / "lib", tmp_path / "data"
-    shutil.copytree(small_library / "tracks", lib)
+    lib, data = _copy_tracks(small_library, tmp_path / "lib", 3), tmp_path / "data"
     cmd = [sys.executable, "-m", "dj_pipeline", "ingest", "--library", str(lib), "--data", str(data), "--backend", "dsp", "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     windows_dir = DataPaths(data).asset_dir("track_windows")
