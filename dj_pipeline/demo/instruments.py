@@ -40,15 +40,16 @@ def snare(sr: int, rng: np.random.Generator) -> np.ndarray:
     n = n_samples(decay * 1.2, sr)
     f0 = rng.uniform(170.0, 210.0)
     tone = harmonic_tone(f0, n, sr, (1.0,)) + 0.6 * harmonic_tone(f0 * 1.78, n, sr, (1.0,))
-    tone *= exp_decay(n, sr, 0.09)
-    noise = band_noise(n, sr, rng, 1200.0, rng.uniform(7000.0, 10000.0)) * exp_decay(n, sr, decay)
-    return normalize_peak(fade_edges(0.55 * tone + noise, sr))
+    tone *= exp_decay(n, sr, 0.12)
+    # a real snare's energy sits in the drum body (150-400 Hz) and a 1-6 kHz wire rattle
+    noise = band_noise(n, sr, rng, 1000.0, rng.uniform(5000.0, 7000.0)) * exp_decay(n, sr, decay)
+    return normalize_peak(fade_edges(tone + 0.45 * noise, sr))
 
 
 def clap(sr: int, rng: np.random.Generator) -> np.ndarray:
     """Three or four quick noise bursts (hands not quite together) and a short reverberant tail."""
     n = n_samples(rng.uniform(0.25, 0.35), sr)
-    src = band_noise(n, sr, rng, 900.0, 5000.0)
+    src = band_noise(n, sr, rng, 700.0, 3500.0)
     env = np.zeros(n)
     for k in range(int(rng.integers(3, 5))):
         start = int((k * rng.uniform(0.008, 0.012)) * sr)
