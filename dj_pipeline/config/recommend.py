@@ -1,0 +1,160 @@
+"""Typed configuration of next-track recommendation, loaded from ``recommend.yaml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from dj_pipeline.config import from_dict, load_yaml, merge
+
+
+@dataclass(frozen=True)
+class BpmConfig:
+    tolerance_bpm: float = 4.0
+    tolerance_pct: float = 6.0
+    half_double: bool = True
+
+
+@dataclass(frozen=True)
+class KeyConfig:
+    min_clarity: float = 0.5
+    max_distance: int = 1
+    energy_boost: bool = False
+    boost_steps: tuple[int, ...] = (2, 7)
+    distance_scores: tuple[float, ...] = (1.0, 0.8, 0.35, 0.15)
+    boost_score: float = 0.6
+    neutral_score: float = 0.5
+
+
+@dataclass(frozen=True)
+class RelaxStep:
+    """One relaxation step: which hard filters it drops or widens (cumulative with earlier steps)."""
+
+    name: str
+    drop_key: bool = False
+    bpm_tolerance_scale: float = 1.0
+    drop_bpm: bool = False
+
+
+@dataclass(frozen=True)
+class GoalSpec:
+    energy_delta: float = 0.0
+    hype_sign: float = 0.0
+
+
+@dataclass(frozen=True)
+class Weights:
+    similarity: float = 1.0
+    energy_goal: float = 1.0
+    low_end: float = 0.5
+    mixability: float = 0.3
+    key: float = 0.6
+    hype: float = 0.4
+    diversity: float = 0.5
+    variation: float = 0.2
+    learned: float = 0.8
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    energy_width_z: float = 0.5
+    low_end_columns: tuple[str, ...] = ("sub", "bass", "lowmid")
+    low_end_width_z: float = 1.5
+    hype_columns: dict[str, float] = field(default_factory=lambda: {"energy": 1.0, "onset_density": 1.0, "percussive_ratio": 1.0})
+    hype_scale_z: float = 1.5
+    diversity_last_n: int = 8
+    variation_columns: tuple[str, ...] = ("vocal_presence", "brightness", "bass")
+    variation_target_z: float = 0.5
+    variation_width_z: float = 0.75
+
+
+@dataclass(frozen=True)
+class PlanPhase:
+    name: str
+    goal: str
+    minutes: float | None = None
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    default_name: str = "default"
+    feedback_file: str = "feedback.jsonl"
+
+
+@dataclass(frozen=True)
+class RankerConfig:
+    min_feedback: int = 20
+    min_negatives: int = 20
+    iterations: int = 300
+    depth: int = 4
+    learning_rate: float = 0.08
+    random_seed: int = 0
+    file: str = "transition_ranker.cbm"
+
+
+@dataclass(frozen=True)
+class SimilarityConfig:
+    feature_columns: tuple[str, ...] = ()
+    n_neighbors: int = 10
+    file: str = "similarity_model.joblib"
+
+
+@dataclass(frozen=True)
+class RecommendConfig:
+    candidate_k: int = 200
+    top_k: int = 10
+    bpm: BpmConfig = field(default_factory=BpmConfig)
+    key: KeyConfig = field(default_factory=KeyConfig)
+    relaxation: tuple[RelaxStep, ...] = ()
+    goals: dict[str, GoalSpec] = field(default_factory=dict)
+    default_goal: str = "maintain"
+    weights: Weights = field(default_factory=Weights)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    plans: dict[str, tuple[PlanPhase, ...]] = field(default_factory=dict)
+    phase_goals: dict[str, str] = field(default_factory=dict)
+    default_track_minutes: float = 6.0
+    default_phase_minutes: float = 30.0
+    session: SessionConfig = field(default_factory=SessionConfig)
+    ranker: RankerConfig = field(default_factory=RankerConfig)
+    similarity: SimilarityConfig = field(default_factory=SimilarityConfig)
+
+    def goal(self, name: str) -> GoalSpec:
+        """The named energy goal; unknown names raise ``ValueError`` listing the known ones."""
+        if name not in self.goals:
+            raise ValueError(f"unknown goal {name!r}; known: {', '.join(self.goals)}")
+        return self.goals[name]
+
+
+def _tuples(mapping: dict[str, Any]) -> dict[str, Any]:
+    """YAML lists -> tuples, so the frozen dataclasses stay hashable and immutable."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in mapping.items()}
+
+
+def load_recommend_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RecommendConfig:
+    """Load ``recommend.yaml`` (or a user copy at ``path``) with optional overrides."""
+    raw = merge(load_yaml("recommend", path), overrides)
+    relaxation = tuple(RelaxStep(**step) for step in raw.pop("relaxation", []))
+    goals = {name: GoalSpec(**spec) for name, spec in raw.pop("goals", {}).items()}
+    plans = {name: tuple(PlanPhase(**p) for p in phases) for name, phases in raw.pop("plans", {}).items()}
+    nested = {
+        "bpm": BpmConfig,
+        "key": KeyConfig,
+        "weights": Weights,
+        "scoring": ScoringConfig,
+        "session": SessionConfig,
+        "ranker": RankerConfig,
+        "similarity": SimilarityConfig,
+    }
+    parts = {name: from_dict(cls, _tuples(raw.pop(name, {}))) for name, cls in nested.items()}
+    cfg = from_dict(RecommendConfig, {**raw, **parts, "relaxation": relaxation, "goals": goals, "plans": plans})
+    if cfg.default_goal not in cfg.goals:
+        raise ValueError(f"default_goal {cfg.default_goal!r} is not one of the goals: {', '.join(cfg.goals)}")
+    unknown = {p.goal for phases in cfg.plans.values() for p in phases} | set(cfg.phase_goals.values())
+    unknown -= set(cfg.goals)
+    if unknown:
+        raise ValueError(f"set plans use unknown goal(s): {', '.join(sorted(unknown))}")
+    return cfg

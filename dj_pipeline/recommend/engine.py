@@ -1,0 +1,242 @@
+"""The recommendation engine: candidate search, hard filters, relaxation, re-ranking.
+
+Pure and in-memory: it takes the feature table, the intro index and the outro/track vectors
+(already prepared, i.e. standardised and normalised like the index), so it is tested without any
+files. :class:`dj_pipeline.query.Recommender` is the thin loader that builds one from a data dir.
+
+``recommend``:
+1. search the current track's outro vector against the intro index (``candidate_k`` + history);
+2. drop the history and the current track;
+3. strict filters: BPM (with half/double time) and key (only where both keys are clear);
+4. score every candidate (components, weighted sum) and take the best strict passes; when they
+   are fewer than ``top_k``, add candidates admitted by each relaxation step in turn (key first,
+   then a wider BPM tolerance, then no BPM filter), each marked with what it breaks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dj_pipeline.config.recommend import RecommendConfig, load_recommend_config
+from dj_pipeline.recommend.errors import EmptyLibraryError, RecommendError, UnknownTrackError
+from dj_pipeline.recommend.features import prepare_features, prepare_row
+from dj_pipeline.recommend.filters import bpm_compatible, key_compatible
+from dj_pipeline.recommend.pairs import pair_features, scalar
+from dj_pipeline.recommend.scoring import score_components, weighted_score
+from dj_pipeline.recommend.vectors import SearchableIndex, VectorTable
+
+META_COLUMNS: tuple[str, ...] = ("path", "artist", "title", "duration_s")
+
+
+@dataclass
+class CurrentTrack:
+    """The track playing now: a library track or an analysed outside file (``track_id`` None)."""
+
+    features: Mapping[str, Any]  # prepared features of one track (see features.prepare_features)
+    outro_vector: np.ndarray | None
+    track_vector: np.ndarray | None
+    track_id: str | None = None
+    path: str | None = None
+
+    def query_vector(self) -> np.ndarray:
+        """The outro embedding (falls back to the pooled track embedding)."""
+        v = self.outro_vector if self.outro_vector is not None else self.track_vector
+        if v is None:
+            raise UnknownTrackError(f"track {self.track_id or self.path!r} has no embedding to search with")
+        return np.asarray(v, dtype=np.float32)
+
+
+class RecommendationEngine:
+    """Next-track recommendations over an in-memory library (see module docstring)."""
+
+    def __init__(
+        self,
+        features: pd.DataFrame,
+        intro_index: SearchableIndex,
+        outro_vectors: Any,
+        track_vectors: Any,
+        config: RecommendConfig | None = None,
+        tracks: pd.DataFrame | None = None,
+        stats_table: pd.DataFrame | None = None,
+        ranker: Any | None = None,
+        index_dir: str | os.PathLike | None = None,
+    ) -> None:
+        """``features``: track_features rows; ``outro_vectors`` / ``track_vectors``: anything
+        :meth:`VectorTable.from_any` takes; ``tracks``: catalog rows for path/artist/title;
+        ``stats_table``: the feature_stats asset (library mean/std); ``ranker``: a trained
+        TransitionRanker (adds the ``learned`` component); ``index_dir``: where the indexes and
+        their library statistics live (to embed an outside file into the same space)."""
+        self.config = config or load_recommend_config()
+        if features is None or features.empty:
+            raise EmptyLibraryError("the library has no analysed tracks: run `dj ingest` first")
+        table, self.stats, self.fills = prepare_features(features, self.config, stats_table)
+        if tracks is not None and not tracks.empty:
+            meta = tracks.drop_duplicates("track_id", keep="last").set_index("track_id")
+            for col in META_COLUMNS:
+                if col in meta and col not in table:
+                    table[col] = meta[col].reindex(table.index)
+        for col in META_COLUMNS:
+            if col not in table:
+                table[col] = None
+        self.table = table
+        # column arrays and row numbers: the per-request path indexes numpy, not pandas
+        self._cols = {str(c): table[c].to_numpy() for c in table.columns}
+        self._row = {str(t): i for i, t in enumerate(table.index)}
+        self._z_cols = [f"z_{c}" for c in self.stats]
+        self.intro_index = intro_index
+        if len(intro_index.ids) == 0:
+            raise EmptyLibraryError("the intro index is empty: run `dj ingest` first")
+        self.outro = VectorTable.from_any(outro_vectors)
+        self.track = VectorTable.from_any(track_vectors)
+        self.ranker = ranker
+        self.index_dir = Path(index_dir) if index_dir is not None else None
+
+    def has_track(self, track_id: str) -> bool:
+        return track_id in self._row
+
+    def current_from_library(self, track_id: str) -> CurrentTrack:
+        """The library track ``track_id`` as the current track (UnknownTrackError if absent)."""
+        if not self.has_track(track_id):
+            raise UnknownTrackError(f"unknown track {track_id!r}: not in the analysed library")
+        i = self._row[track_id]
+        row = {c: a[i] for c, a in self._cols.items()}
+        path = row.get("path")
+        return CurrentTrack(row, self.outro.get(track_id), self.track.get(track_id), track_id, path if isinstance(path, str) else None)
+
+    def current_from_features(
+        self,
+        features: Mapping[str, Any],
+        outro_vector: np.ndarray | None,
+        track_vector: np.ndarray | None,
+        path: str | None = None,
+    ) -> CurrentTrack:
+        """A track from outside the library (features from ``analyze_file``, prepared vectors)."""
+        row = prepare_row(features, self.stats, self.fills).to_dict()
+        return CurrentTrack(row, outro_vector, track_vector, None, path)
+
+    def recommend(
+        self,
+        current: str | CurrentTrack,
+        goal: str | None = None,
+        top_k: int | None = None,
+        history: Sequence[str] = (),
+    ) -> list[dict[str, Any]]:
+        """Best-first recommendations after ``current`` (a track id or a :class:`CurrentTrack`).
+
+        ``history``: track ids already played, oldest first; they are never recommended and the
+        last ``diversity_last_n`` drive the diversity and variation terms.
+        """
+        cfg = self.config
+        goal_name = goal or cfg.default_goal
+        try:
+            goal_spec = cfg.goal(goal_name)
+        except ValueError as exc:
+            raise RecommendError(str(exc)) from None
+        top_k = cfg.top_k if top_k is None else int(top_k)
+        if top_k < 1:
+            raise RecommendError(f"top_k must be at least 1, got {top_k}")
+        cur = current if isinstance(current, CurrentTrack) else self.current_from_library(str(current))
+        history = [str(h) for h in history]
+        excluded = set(history) | ({cur.track_id} if cur.track_id else set())
+        sims, cand_ids = self._search(cur, len(excluded))
+        keep = [i for i, t in enumerate(cand_ids) if t not in excluded and t in self._row]
+        if not keep:
+            return []
+        cand_ids = [cand_ids[i] for i in keep]
+        rows = np.array([self._row[t] for t in cand_ids])
+        candidates = {c: a[rows] for c, a in self._cols.items()}
+        pairs = pair_features(cur.features, candidates, sims[keep], cfg)
+        # the last N tracks played before the current one: their embeddings drive the diversity
+        # term (the current's relation to a candidate is the similarity term's job)
+        earlier = [t for t in dict.fromkeys(history) if t != cur.track_id][-cfg.scoring.diversity_last_n :]
+        recent_vectors = self.track.take(earlier)
+        learned = self.ranker.predict(pairs) if self.ranker is not None else None
+        comps = score_components(pairs, candidates, self.track.take(cand_ids), recent_vectors, self._recent(earlier, cur), goal_spec, cfg, learned)
+        scores = weighted_score(comps, cfg.weights)
+        order = self._tiered_order(cur, candidates, scores, top_k)
+        return _results(cand_ids, candidates, comps, scores, order)
+
+    def _search(self, cur: CurrentTrack, n_excluded: int) -> tuple[np.ndarray, list[str]]:
+        k = min(self.config.candidate_k + n_excluded, len(self.intro_index.ids))
+        scores, ids = self.intro_index.search(cur.query_vector()[None, :], k)
+        ids_row = [str(t) for t in list(ids[0])]
+        sims = np.asarray(scores[0], dtype=np.float64)
+        valid = [i for i, t in enumerate(ids_row) if t not in ("", "-1", "None")]
+        return sims[valid], [ids_row[i] for i in valid]
+
+    def _recent(self, earlier_ids: list[str], cur: CurrentTrack) -> dict[str, np.ndarray]:
+        """z-feature columns of the recently played library tracks plus the current track (the
+        reference of the variation term)."""
+        rows = [self._row[t] for t in earlier_ids if t in self._row]
+        return {c: np.append(self._cols[c][rows].astype(np.float64), float(cur.features[c])) for c in self._z_cols}
+
+    def _tiered_order(self, cur: CurrentTrack, candidates: Mapping[str, np.ndarray], scores: np.ndarray, top_k: int) -> list[tuple[int, dict[str, bool]]]:
+        """Indices of the chosen candidates, best first, with which strict filters each passes.
+
+        Strict passes come first; each relaxation step only fills the places still open, so a
+        relaxed result never outranks a strict one.
+        """
+        cfg = self.config
+        f = cur.features
+        cur_bpm = scalar(f["bpm"])
+        cand_bpm = np.asarray(candidates["bpm"], dtype=np.float64)
+        key_ok = key_compatible(f.get("camelot"), float(f["key_clarity"]), candidates["camelot"], candidates["key_clarity"], cfg.key)
+        bpm_ok = bpm_compatible(cur_bpm, cand_bpm, cfg.bpm)
+        levels = [key_ok & bpm_ok]
+        for step in cfg.relaxation:
+            bpm_step = np.ones_like(bpm_ok) if step.drop_bpm else bpm_compatible(cur_bpm, cand_bpm, cfg.bpm, step.bpm_tolerance_scale)
+            levels.append((key_ok | step.drop_key) & bpm_step)
+        chosen: list[int] = []
+        taken = np.zeros(len(scores), dtype=bool)
+        for mask in levels:
+            if len(chosen) >= top_k:
+                break
+            pool = np.flatnonzero(mask & ~taken)
+            best = pool[np.argsort(-scores[pool], kind="stable")][: top_k - len(chosen)]
+            chosen.extend(int(i) for i in best)
+            taken[best] = True
+        return [(i, {"key": bool(key_ok[i]), "bpm": bool(bpm_ok[i])}) for i in chosen]
+
+def _results(
+    cand_ids: list[str],
+    candidates: Mapping[str, np.ndarray],
+    comps: Mapping[str, np.ndarray],
+    scores: np.ndarray,
+    order: list[tuple[int, dict[str, bool]]],
+) -> list[dict[str, Any]]:
+    """Result dicts (JSON-friendly: str/float/None) for the chosen candidate positions."""
+    out = []
+    for i, strict in order:
+        out.append(
+            {
+                "track_id": cand_ids[i],
+                "path": _text(candidates["path"][i]),
+                "artist": _text(candidates["artist"][i]),
+                "title": _text(candidates["title"][i]),
+                "score": float(scores[i]),
+                "bpm": _num(candidates["bpm"][i]),
+                "key": _text(candidates["key"][i]),
+                "camelot": _text(candidates["camelot"][i]),
+                "energy": _num(candidates["energy"][i]),
+                "duration_s": _num(candidates["duration_s"][i]),
+                "components": {name: float(v[i]) for name, v in comps.items()},
+                "relaxed": [name for name, ok in strict.items() if not ok],
+            }
+        )
+    return out
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _num(value: Any) -> float | None:
+    v = scalar(value)
+    return v if np.isfinite(v) else None

@@ -1,0 +1,68 @@
+"""Build a :class:`RecommendationEngine` from a data directory's materialized assets.
+
+Reads ``track_features``, ``tracks`` and ``feature_stats`` (current rows, via
+:func:`dj_pipeline.storage.read_asset`), the ``intro`` / ``outro`` / ``track`` vector indexes, and
+the trained TransitionRanker when its model file exists.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from dj_pipeline.config.recommend import RecommendConfig, load_recommend_config
+from dj_pipeline.recommend.engine import RecommendationEngine
+from dj_pipeline.recommend.errors import EmptyLibraryError
+from dj_pipeline.recommend.models import TransitionRanker
+from dj_pipeline.recommend.vectors import VectorTable
+from dj_pipeline.storage import DataPaths, read_asset
+
+INDEX_NAMES: tuple[str, ...] = ("intro", "outro", "track")
+
+
+def load_index(paths: DataPaths, name: str) -> Any | None:
+    """The named vector index, or ``None`` when it has not been built yet."""
+    from dj_pipeline.index import VectorIndex
+
+    try:
+        return VectorIndex.load(paths.index_dir, name)
+    except FileNotFoundError:
+        return None
+
+
+def ranker_path(paths: DataPaths, config: RecommendConfig) -> os.PathLike:
+    return paths.models_dir / config.ranker.file
+
+
+def load_ranker(paths: DataPaths, config: RecommendConfig) -> TransitionRanker | None:
+    """The trained TransitionRanker, or ``None`` when no model file exists."""
+    p = ranker_path(paths, config)
+    return TransitionRanker.load(p, config.ranker) if os.path.exists(p) else None
+
+
+def load_engine(data_dir: str | os.PathLike | DataPaths | None = None, config: RecommendConfig | None = None, use_ranker: bool = True) -> RecommendationEngine:
+    """The engine over the current library of ``data_dir`` (EmptyLibraryError before an ingest)."""
+    paths = data_dir if isinstance(data_dir, DataPaths) else DataPaths(data_dir)
+    config = config or load_recommend_config()
+    features = read_asset(paths, "track_features")
+    if features.empty:
+        raise EmptyLibraryError(f"no analysed tracks in {paths.root}: run `dj ingest --library DIR` first")
+    indexes = {name: load_index(paths, name) for name in INDEX_NAMES}
+    intro = indexes["intro"]
+    if intro is None or len(intro.ids) == 0:
+        raise EmptyLibraryError(f"no vector index in {paths.index_dir}: run `dj ingest --library DIR` first")
+    empty = VectorTable([], np.zeros((0, np.asarray(intro.vectors).shape[1]), dtype=np.float32))
+    stats = read_asset(paths, "feature_stats")
+    return RecommendationEngine(
+        features,
+        intro,
+        indexes["outro"] if indexes["outro"] is not None else empty,
+        indexes["track"] if indexes["track"] is not None else empty,
+        config,
+        tracks=read_asset(paths, "tracks"),
+        stats_table=stats if {"column_name", "mean", "std"} <= set(stats.columns) else None,
+        ranker=load_ranker(paths, config) if use_ranker else None,
+        index_dir=paths.index_dir,
+    )

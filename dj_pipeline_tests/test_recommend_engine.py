@@ -1,0 +1,170 @@
+"""The pure engine: history exclusion, goals, relaxation order and marking, components, errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from dj_pipeline.config.recommend import load_recommend_config
+from dj_pipeline.recommend import EmptyLibraryError, RecommendError, UnknownTrackError, results_to_json
+from dj_pipeline.recommend.engine import RecommendationEngine
+from dj_pipeline.recommend.synthetic import clustered_library, library_from_rows
+from dj_pipeline.recommend.vectors import ArrayIndex
+
+CFG = load_recommend_config()
+
+
+def _row(track_id, **kw):
+    return {"track_id": track_id, **kw}
+
+
+def test_history_and_current_are_never_recommended():
+    lib = clustered_library(120, seed=1)
+    engine = lib.engine()
+    history = ["t00001", "t00002", "t00003"]
+    res = engine.recommend("t00000", top_k=117, history=history)
+    ids = [r["track_id"] for r in res]
+    assert "t00000" not in ids and not set(history) & set(ids)
+    assert len(ids) == len(set(ids)) == 116  # all other tracks, relaxed ones included
+
+
+def test_score_is_the_weighted_sum_of_its_components():
+    lib = clustered_library(80, seed=2)
+    res = lib.engine().recommend("t00005", goal="up", top_k=10)
+    w = CFG.weights.as_dict()
+    for r in res:
+        assert set(r["components"]) == {"similarity", "energy_goal", "low_end", "mixability", "key", "hype", "diversity", "variation"}
+        assert r["score"] == pytest.approx(sum(w[k] * v for k, v in r["components"].items()))
+    strict = [r["score"] for r in res if not r["relaxed"]]
+    assert strict == sorted(strict, reverse=True)
+    json.loads(results_to_json(res))  # JSON-clean (no NaN)
+
+
+def _energy_library():
+    energies = {"cur": 0.5, "e10": 0.1, "e30": 0.3, "e50": 0.5, "e70": 0.7, "e90": 0.9}
+    return library_from_rows([_row(t, energy=e) for t, e in energies.items()], same_vectors=True), energies
+
+
+@pytest.mark.parametrize("goal", ["maintain", "up", "down", "peak"])
+def test_energy_goal_moves_energy_in_its_direction(goal):
+    lib, energies = _energy_library()
+    top = lib.engine().recommend("cur", goal=goal, top_k=5)[0]
+    expected = {"maintain": "e50", "up": "e70", "down": "e30", "peak": "e70"}[goal]
+    assert top["track_id"] == expected
+    assert top["components"]["energy_goal"] > 0.8
+
+
+def test_up_and_down_rank_the_extremes_oppositely():
+    lib, _ = _energy_library()
+    engine = lib.engine()
+    rank = {g: [r["track_id"] for r in engine.recommend("cur", goal=g, top_k=5)] for g in ("up", "down", "peak")}
+    assert rank["up"].index("e90") < rank["up"].index("e10")
+    assert rank["down"].index("e10") < rank["down"].index("e90")
+    assert rank["peak"].index("e90") < rank["up"].index("e90")
+    hype = {g: {r["track_id"]: r["components"]["hype"] for r in engine.recommend("cur", goal=g, top_k=5)} for g in ("maintain", "up", "down")}
+    assert set(hype["maintain"].values()) == {0.0}
+    assert hype["up"]["e90"] > 0.0 > hype["up"]["e10"]
+    assert hype["down"]["e10"] > 0.0 > hype["down"]["e90"]
+
+
+def _relaxation_library():
+    rows = [
+        _row("cur", bpm=124.0, key_root=9, key_mode="minor", key_clarity=0.9),  # 8A
+        _row("strict", bpm=124.0, key_root=4, key_mode="minor", key_clarity=0.9),  # 9A
+        _row("key1", bpm=125.0, key_root=3, key_mode="major", key_clarity=0.9),  # 5B: key fails
+        _row("key2", bpm=123.0, key_root=3, key_mode="major", key_clarity=0.9),
+        _row("bpmwide", bpm=135.0, key_root=9, key_mode="minor", key_clarity=0.9),  # +11 BPM: 2x tolerance
+        _row("both", bpm=135.0, key_root=3, key_mode="major", key_clarity=0.9),
+        _row("far", bpm=170.0, key_root=9, key_mode="minor", key_clarity=0.9),  # only without BPM filter
+    ]
+    lib = library_from_rows(rows, seed=3)
+    ids = lib.intro.ids
+    query = lib.outro.vectors[ids.index("cur")]
+    # make the relaxed candidates the most similar, so only the tiering keeps them below
+    lib.intro.vectors[ids.index("bpmwide")] = query
+    lib.intro.vectors[ids.index("far")] = query
+    lib.intro.vectors[ids.index("strict")] = -query
+    return lib
+
+
+def test_relaxation_goes_key_first_then_bpm_and_marks_results():
+    engine = _relaxation_library().engine()
+    one = engine.recommend("cur", top_k=1)
+    assert [(r["track_id"], r["relaxed"]) for r in one] == [("strict", [])]
+    three = engine.recommend("cur", top_k=3)
+    assert three[0]["track_id"] == "strict"
+    assert {r["track_id"] for r in three[1:]} == {"key1", "key2"}
+    assert all(r["relaxed"] == ["key"] for r in three[1:])
+    everything = engine.recommend("cur", top_k=10)
+    ids = [r["track_id"] for r in everything]
+    assert ids[0] == "strict" and set(ids[1:3]) == {"key1", "key2"}
+    assert set(ids[3:5]) == {"bpmwide", "both"} and ids[5] == "far"
+    marks = {r["track_id"]: r["relaxed"] for r in everything}
+    assert marks["bpmwide"] == ["bpm"] and marks["both"] == ["key", "bpm"] and marks["far"] == ["bpm"]
+    # the relaxed ones really score higher on similarity: the tiering, not the score, ranks them
+    assert everything[-1]["components"]["similarity"] > everything[0]["components"]["similarity"]
+
+
+def test_diversity_penalises_a_copy_of_a_recent_track():
+    lib = library_from_rows([_row(f"x{i}") for i in range(8)], seed=4)
+    lib.track.vectors[lib.track.ids.index("x5")] = lib.track.vectors[lib.track.ids.index("x1")]
+    lib.track.vectors[lib.track.ids.index("x6")] = lib.track.vectors[lib.track.ids.index("x0")]
+    engine = lib.engine()
+    res = {r["track_id"]: r for r in engine.recommend("x0", top_k=10, history=["x1"])}
+    assert res["x5"]["components"]["diversity"] == pytest.approx(-1.0, abs=1e-6)
+    # only tracks played before the current one count; closeness to the current is "similarity"
+    assert all(r["components"]["diversity"] > -0.999 for t, r in res.items() if t != "x5")
+    assert {r["components"]["diversity"] for r in engine.recommend("x0", top_k=10)} == {0.0}
+
+
+def test_missing_features_never_produce_nan():
+    rows = [_row("cur"), _row("a"), _row("b", energy=np.nan, intro_mix=np.nan, key_clarity=np.nan, camelot=None, bpm=np.nan)]
+    res = library_from_rows(rows, seed=5).engine().recommend("cur", top_k=5)
+    assert {r["track_id"] for r in res} == {"a", "b"}
+    b = next(r for r in res if r["track_id"] == "b")
+    assert b["bpm"] is None and b["relaxed"] == ["bpm"]
+    assert all(np.isfinite(v) for r in res for v in r["components"].values())
+    json.loads(results_to_json(res))
+
+
+def test_results_carry_the_interface_fields():
+    res = clustered_library(30, seed=6).engine().recommend("t00000", top_k=3)
+    need = {"track_id", "path", "score", "bpm", "key", "camelot", "energy", "components", "relaxed", "artist", "title"}
+    assert all(need <= set(r) for r in res)
+    assert res[0]["path"].startswith("/music/") and res[0]["camelot"][-1] in "AB"
+
+
+def test_clear_errors():
+    lib = clustered_library(10, seed=7)
+    engine = lib.engine()
+    with pytest.raises(UnknownTrackError, match="unknown track"):
+        engine.recommend("nope")
+    with pytest.raises(RecommendError, match="unknown goal"):
+        engine.recommend("t00000", goal="party")
+    with pytest.raises(RecommendError, match="top_k"):
+        engine.recommend("t00000", top_k=0)
+    with pytest.raises(EmptyLibraryError):
+        RecommendationEngine(lib.features.iloc[0:0], lib.intro, lib.outro, lib.track)
+    empty = ArrayIndex([], np.zeros((0, 32), dtype=np.float32))
+    with pytest.raises(EmptyLibraryError):
+        RecommendationEngine(lib.features, empty, lib.outro, lib.track)
+
+
+def test_candidate_k_bounds_the_search():
+    lib = clustered_library(300, seed=8)
+    small = load_recommend_config(overrides={"candidate_k": 5})
+    res = lib.engine(small).recommend("t00000", top_k=50)
+    assert len(res) == 5
+
+
+def test_external_current_track_uses_library_statistics():
+    lib = clustered_library(60, seed=9)
+    engine = lib.engine()
+    feats = lib.features.iloc[3].to_dict()
+    cur = engine.current_from_features(feats, lib.outro.vectors[3], lib.track.vectors[3], path="/elsewhere/x.mp3")
+    assert cur.track_id is None
+    assert cur.features["z_energy"] == pytest.approx(engine.table.loc["t00003", "z_energy"])
+    from_file = engine.recommend(cur, top_k=5)
+    from_lib = engine.recommend("t00003", top_k=6)
+    # same audio: same candidates, except the outside copy may be followed by the library copy
+    assert [r["track_id"] for r in from_file if r["track_id"] != "t00003"][:4] == [r["track_id"] for r in from_lib][:4]
