@@ -21,7 +21,9 @@ def _data_arg(p: argparse.ArgumentParser) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from dj_pipeline.pipeline import run_ingest
 
-    report = run_ingest(args.library, args.data, args.samples, args.profile, args.backend, show_progress=not args.quiet)
+    report = run_ingest(
+        args.library, args.data, args.samples, args.profile, args.backend, args.model, args.device, show_progress=not args.quiet
+    )
     print(f"ingest done in {report.seconds:.1f}s: {len(report.batches_processed)} batch(es) processed, "
           f"library assets {'refreshed' if report.library_refreshed else 'unchanged'}")  # fmt: skip
     return 0
@@ -104,12 +106,20 @@ def cmd_roles(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
+    from dj_pipeline.config.recommend import load_recommend_config
+    from dj_pipeline.query import recommend_text
+
+    config = load_recommend_config(overrides={"key": {"energy_boost": True}} if args.energy_boost else None)
+    print(recommend_text(args.current, args.goal, args.top_k, args.history or [], args.json, args.data, args.session, args.plan, config))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
     from dj_pipeline.query import Recommender
     from dj_pipeline.recommend.output import format_table
 
-    rec = Recommender(data_dir=args.data)
-    results = rec.recommend(current=args.current, goal=args.goal, top_k=args.top_k, history=args.history or [])
-    print(json.dumps(results, default=_json_default, indent=2) if args.json else format_table(results))
+    hits = Recommender(data_dir=args.data).search_text(args.text, top_k=args.top_k)
+    print(json.dumps(hits, default=_json_default, indent=2) if args.json else format_table(hits))
     return 0
 
 
@@ -130,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", default=None, help="folder of drum one-shots for role pools")
     p.add_argument("--profile", default=None, help="window sampling profile (club_hifi_150s, balanced_120s, adaptive)")
     p.add_argument("--backend", default=os.environ.get("DJ_EMBEDDING_BACKEND", "auto"), choices=["auto", "dsp", "clap"])
+    p.add_argument("--model", default=None, help="CLAP model id (HF cache) or local directory")
+    p.add_argument("--device", default=None, help="cuda, mps or cpu for CLAP (default: auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     _data_arg(p)
     p.set_defaults(func=cmd_ingest)
@@ -141,12 +153,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("recommend", help="next-track recommendations")
     p.add_argument("--current", required=True, help="path or track_id of the track playing now")
-    p.add_argument("--goal", default="maintain", choices=["maintain", "up", "down", "peak"])
+    p.add_argument("--goal", default=None, choices=["maintain", "up", "down", "peak"], help="default: maintain, or the plan's goal")
     p.add_argument("--top-k", type=int, default=10)
     p.add_argument("--history", nargs="*", default=None, help="track ids (or paths) already played")
+    p.add_argument("--session", default=None, help="keep a named set's history in the data dir (survives restarts)")
+    p.add_argument("--plan", default=None, help='set plan for the session, e.g. "warm-up 30 min -> peak -> release"')
+    p.add_argument("--energy-boost", action="store_true", help="also allow the +2/+7 Camelot energy-boost moves")
     p.add_argument("--json", action="store_true")
     _data_arg(p)
     p.set_defaults(func=cmd_recommend)
+
+    p = sub.add_parser("search", help="find tracks by a text description (needs the clap backend)")
+    p.add_argument("text")
+    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    _data_arg(p)
+    p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("sql", help="run read-only SQL against dj.duckdb")
     p.add_argument("query")

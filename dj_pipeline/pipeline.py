@@ -69,6 +69,8 @@ def run_ingest(
     samples_dir: str | os.PathLike | None = None,
     sampling_profile: str | None = None,
     embedding_backend: str = "auto",
+    embedding_model: str | None = None,
+    device: str | None = None,
     show_progress: bool = True,
     echo: Callable[[str], None] = print,
 ) -> IngestReport:
@@ -89,6 +91,8 @@ def run_ingest(
         samples_dir=str(Path(samples_dir).expanduser().resolve()) if samples_dir else "",
         sampling_profile=sampling_profile or "",
         embedding_backend=embedding_backend,
+        embedding_model=embedding_model or "",
+        device=device or "",
         show_progress=show_progress,
     )
     logging.getLogger("dagster").setLevel(logging.WARNING)

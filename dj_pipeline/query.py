@@ -112,6 +112,31 @@ class Recommender:
         cur = current if isinstance(current, CurrentTrack) else self.resolve(current)
         return self.engine.recommend(cur, goal=goal, top_k=top_k, history=self.history_ids(history))
 
+    def search_text(self, text: str, top_k: int = 10, device: str | None = None) -> list[dict[str, Any]]:
+        """Tracks whose sound matches a description ("dark rolling techno"), best first.
+
+        Needs a library embedded with the ``clap`` backend: CLAP's text tower maps the text into
+        the audio embedding space. With the offline ``dsp`` backend this raises
+        :class:`~dj_pipeline.index.text.TextSearchUnavailable` naming the backend to use.
+        """
+        from dj_pipeline.index import search_text
+
+        if not text.strip():
+            raise RecommendError("empty search text")
+        hits = search_text(self.paths.index_dir, text, k=top_k, device=device)[0]
+        table = self.engine.table
+        out: list[dict[str, Any]] = []
+        for track_id, score in hits:
+            if track_id not in table.index:
+                continue
+            row = table.loc[track_id]
+            item = {"track_id": track_id, "score": float(score)}
+            for col in ("path", "artist", "title", "bpm", "key", "camelot", "energy"):
+                value = row.get(col)
+                item[col] = None if value is None or value != value else (float(value) if isinstance(value, float) else value)
+            out.append(item)
+        return out
+
     def played_entry(self, ref: str | os.PathLike) -> PlayedTrack:
         """A session entry for ``ref`` with path, tags and length from the catalog."""
         track_id = self.track_id(ref)
@@ -234,6 +259,8 @@ def recommend_text(
     as_json: bool = False,
     data_dir: str | os.PathLike | None = None,
     session: str | None = None,
+    plan: str | None = None,
+    config: RecommendConfig | None = None,
 ) -> str:
     """What ``dj recommend`` prints: a table, or JSON with ``as_json``.
 
@@ -242,10 +269,12 @@ def recommend_text(
     :class:`RecommendError` (the CLI prints its message on one line).
     """
     if session:
-        sess = SessionRecommender(data_dir, session=session)
+        sess = SessionRecommender(data_dir, session=session, plan=plan, config=config)
         for h in history:
             sess.add_played(h)
         results = sess.next(current=current, goal=goal, top_k=top_k)
     else:
-        results = Recommender(data_dir).recommend(current, goal=goal, top_k=top_k, history=history)
+        if plan:
+            raise RecommendError("--plan needs --session (a plan follows the position in a set)")
+        results = Recommender(data_dir, config).recommend(current, goal=goal, top_k=top_k, history=history)
     return results_to_json(results) if as_json else format_table(results)

@@ -92,7 +92,7 @@ def test_tiny_random_clap_end_to_end(cfg, files, tmp_path: Path) -> None:
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
     from dj_pipeline.embeddings import get_embedder
-    from dj_pipeline_tests.test_embeddings_clap import save_tiny_clap
+    from dj_pipeline_tests.tiny_clap import save_tiny_clap
 
     clap = get_embedder("clap", model=str(save_tiny_clap(tmp_path / "tiny")), device="cpu")
     first, errors = assign_roles(files, cfg, clap=clap)

@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from dj_pipeline.errors import UserError
 from dj_pipeline.index.vector_index import VectorIndex
 
 
-class TextSearchUnavailable(RuntimeError):
+class TextSearchUnavailable(UserError, RuntimeError):
     """The library's index was not built with a backend that can embed text."""
 
 
@@ -34,7 +35,7 @@ def search_text(
     if index.backend != "clap":
         raise TextSearchUnavailable(
             f"text search needs the 'clap' embedding backend; the {name!r} index in {index_dir} was built with "
-            f"{index.backend!r} ({index.model}). Put CLAP weights on disk and re-ingest with --embedding-backend clap."
+            f"{index.backend!r} ({index.model}). Put CLAP weights on disk and re-ingest with `dj ingest --backend clap`."
         )
     if embedder is None:
         from dj_pipeline.embeddings import get_embedder
