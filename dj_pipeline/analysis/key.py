@@ -1,0 +1,189 @@
+"""Musical key: tuning-robust peak chroma, profile correlation, per-section consensus, clarity.
+
+1. A long-window STFT (``key.n_fft``, ~0.75 s at 11025 Hz) resolves low notes. Only spectral
+   peaks are kept; each peak's frequency is refined by parabolic interpolation on the log
+   magnitude. Peaks ``salient_ratio`` above the mean level of the surrounding ``peak_context_hz``
+   are partials, not noise: with fewer than ``min_salient_peaks_per_s`` the key is NULL.
+2. Tuning: the magnitude-weighted circular mean of the peaks' deviation from the equal-tempered
+   grid (a track mastered at A = 435 Hz or pitched +30 cents keeps its key).
+3. Chroma: each peak adds ``log(1 + gamma * magnitude)`` to its pitch class, weighted by how close
+   it sits to the (tuned) semitone centre.
+4. Sections of ``section_s`` are correlated (Pearson) with the 24 rotated key templates of the
+   configured profile. Each section votes for its best key (weight = its chroma energy share **
+   power); a key's score is ``vote_weight`` x its vote share + the rest x its weighted mean
+   correlation, so one decisive breakdown in the relative major cannot outvote three sections in
+   the minor key that each prefer it by a small margin. Clarity maps the winner's score margin
+   over the runner-up to 0..1; consensus is the vote share of the winner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from dj_pipeline.analysis.frontend import EPS
+from dj_pipeline.analysis.profiles import key_templates
+from dj_pipeline.config.analysis import KeyConfig
+from dj_pipeline.music.keys import camelot_code, key_name
+
+
+@dataclass(frozen=True)
+class KeyResult:
+    root: int | None
+    mode: str | None
+    clarity: float | None
+    consensus: float | None
+    tuning_cents: float | None
+    scores: np.ndarray | None = None  # 24 correlation scores (C..B major, C..B minor)
+    reason: str | None = None
+
+    @property
+    def name(self) -> str | None:
+        return key_name(self.root, self.mode) if self.root is not None and self.mode else None
+
+    @property
+    def camelot(self) -> str | None:
+        return camelot_code(self.root, self.mode) if self.root is not None and self.mode else None
+
+
+@dataclass(frozen=True)
+class Peaks:
+    """Spectral peaks of a key STFT: frame index, MIDI pitch (fractional) and magnitude."""
+
+    frame: np.ndarray
+    pitch: np.ndarray
+    mag: np.ndarray
+    n_frames: int
+    salient: np.ndarray  # bool: the peak stands ``salient_ratio`` above its surroundings
+
+
+def spectral_peaks(y: np.ndarray, sr: int, cfg: KeyConfig) -> Peaks:
+    """Peaks (local maxima along frequency) of the key STFT between ``fmin_hz`` and ``fmax_hz``."""
+    n_fft, hop = cfg.n_fft, cfg.hop_length
+    if y.size < n_fft:
+        y = np.pad(y, (0, n_fft - y.size))
+    n_frames = 1 + (y.size - n_fft) // hop
+    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop][:n_frames]
+    mag = np.abs(np.fft.rfft(frames * np.hanning(n_fft).astype(np.float32), axis=1)).T  # (bins, frames)
+    bin_hz = sr / n_fft
+    lo = max(2, int(np.floor(cfg.fmin_hz / bin_hz)))
+    hi = min(mag.shape[0] - 2, int(np.ceil(cfg.fmax_hz / bin_hz)))
+    band = mag[lo - 1 : hi + 2]
+    centre = band[1:-1]
+    is_peak = (centre > band[:-2]) & (centre >= band[2:])
+    if not cfg.peak_only:
+        is_peak = np.ones_like(is_peak)
+    floor = centre.max() * 1e-4 if centre.size else 0.0
+    is_peak &= centre > floor
+    # salient: well above the mean level around it (a partial, not noise or drum hiss)
+    width = max(3, int(round(cfg.peak_context_hz / bin_hz)) | 1)
+    salient_map = centre > cfg.salient_ratio * uniform_filter1d(centre, width, axis=0, mode="nearest")
+    if cfg.salient_only:
+        is_peak &= salient_map
+    k, t = np.nonzero(is_peak)
+    la = np.log(band[k, t] + EPS)
+    lb = np.log(band[k + 1, t] + EPS)
+    lc = np.log(band[k + 2, t] + EPS)
+    denom = la - 2 * lb + lc
+    shift = np.where(np.abs(denom) > EPS, 0.5 * (la - lc) / np.where(np.abs(denom) > EPS, denom, 1.0), 0.0)
+    freq = (lo + k + np.clip(shift, -0.5, 0.5)) * bin_hz
+    pitch = 69.0 + 12.0 * np.log2(np.maximum(freq, EPS) / 440.0)
+    return Peaks(t, pitch, band[k + 1, t], int(n_frames), salient_map[k, t])
+
+
+def estimate_tuning(peaks: Peaks, min_hz: float) -> float:
+    """Deviation of the track from A440 equal temperament, in semitones in [-0.5, 0.5)."""
+    min_pitch = 69.0 + 12.0 * np.log2(min_hz / 440.0)
+    sel = peaks.pitch >= min_pitch
+    if not np.any(sel):
+        return 0.0
+    angle = 2 * np.pi * (peaks.pitch[sel] - np.round(peaks.pitch[sel]))
+    w = peaks.mag[sel]
+    mean_angle = np.arctan2((w * np.sin(angle)).sum(), (w * np.cos(angle)).sum())
+    return float(mean_angle / (2 * np.pi))
+
+
+def peak_chroma(peaks: Peaks, tuning: float, cfg: KeyConfig) -> np.ndarray:
+    """Chroma (12, frames) from peaks, log-compressed and weighted by closeness to the semitone."""
+    chroma = np.zeros((12, peaks.n_frames))
+    if peaks.pitch.size == 0:
+        return chroma
+    p = peaks.pitch - tuning
+    nearest = np.round(p)
+    closeness = np.cos(np.pi * (p - nearest)) ** 2
+    scale = float(peaks.mag.max())
+    value = np.log1p(cfg.log_gamma * peaks.mag / max(scale, EPS)) * closeness
+    pc = (nearest.astype(np.int64) % 12) + 0  # MIDI 60 = C -> pitch class 0
+    np.add.at(chroma, (pc, peaks.frame), value)
+    return chroma
+
+
+def section_chromas(chroma: np.ndarray, frames_per_section: int) -> np.ndarray:
+    """Sum chroma frames into sections: (n_sections, 12); a short tail joins the last section."""
+    n = chroma.shape[1]
+    if n == 0:
+        return np.zeros((0, 12))
+    step = max(1, frames_per_section)
+    bounds = list(range(0, n, step))
+    if len(bounds) > 1 and n - bounds[-1] < step // 2:
+        bounds.pop()
+    bounds.append(n)
+    return np.stack([chroma[:, a:b].sum(axis=1) for a, b in zip(bounds[:-1], bounds[1:])])
+
+
+def correlate_keys(chroma12: np.ndarray, templates: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each row of ``chroma12`` (n, 12) with the 24 templates -> (n, 24)."""
+    c = np.atleast_2d(chroma12).astype(np.float64)
+    sd = c.std(axis=1, keepdims=True)
+    z = (c - c.mean(axis=1, keepdims=True)) / np.where(sd > EPS, sd, 1.0)
+    return z @ templates.T / 12.0
+
+
+def estimate_key(track_y: Sequence[np.ndarray], sr: int, cfg: KeyConfig) -> KeyResult:
+    """Key of a track from the audio of its sampled windows (see the module docstring)."""
+    peak_sets = [spectral_peaks(y, sr, cfg) for y in track_y if y.size]
+    peak_sets = [p for p in peak_sets if p.pitch.size]
+    seconds = sum(y.size for y in track_y) / sr
+    salient_per_s = sum(int(p.salient.sum()) for p in peak_sets) / max(seconds, EPS)
+    if salient_per_s < cfg.min_salient_peaks_per_s:
+        return KeyResult(None, None, None, None, None, reason=f"no key: too few tonal peaks ({salient_per_s:.1f}/s)")
+    tuning = estimate_tuning(
+        Peaks(
+            np.concatenate([p.frame for p in peak_sets]),
+            np.concatenate([p.pitch for p in peak_sets]),
+            np.concatenate([p.mag for p in peak_sets]),
+            0,
+            np.concatenate([p.salient for p in peak_sets]),
+        ),
+        cfg.tuning_min_hz,
+    )
+    frames_per_section = int(round(cfg.section_s * sr / cfg.hop_length))
+    sections = np.concatenate([section_chromas(peak_chroma(p, tuning, cfg), frames_per_section) for p in peak_sets])
+    mass = sections.sum(axis=1)
+    if mass.sum() <= EPS:
+        return KeyResult(None, None, None, None, None, reason="no key: no tonal peaks")
+    total = sections.sum(axis=0)
+    if total.max() / max(total.mean(), EPS) < cfg.min_chroma_peak_ratio:
+        return KeyResult(None, None, 0.0, None, round(100 * tuning, 1), reason="no key: flat chroma (no tonal content)")
+    templates = key_templates(cfg.profile)
+    r = correlate_keys(sections, templates)
+    w = (mass / mass.mean()) ** cfg.section_weight_power
+    w = w / w.sum()
+    mean_corr = w @ r
+    votes = np.bincount(np.argmax(r, axis=1), weights=w, minlength=24)
+    scores = cfg.vote_weight * votes + (1.0 - cfg.vote_weight) * mean_corr
+    best = int(np.argmax(scores))
+    runner_up = float(np.max(np.delete(scores, best)))
+    clarity = 1.0 - np.exp(-max(float(scores[best]) - runner_up, 0.0) / cfg.clarity_scale)
+    consensus = float(votes[best])
+    return KeyResult(
+        root=best % 12,
+        mode="major" if best < 12 else "minor",
+        clarity=round(float(clarity), 4),
+        consensus=round(consensus, 4),
+        tuning_cents=round(100 * tuning, 1),
+        scores=scores,
+    )

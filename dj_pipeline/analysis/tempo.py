@@ -1,0 +1,197 @@
+"""Tempo in the DJ range, its confidence and stability, and the beat grid's first downbeat.
+
+Method (one onset envelope per window, shared with the other features):
+
+1. Periodicity: the onset envelope (local mean removed) is autocorrelated (ACF, unbiased, FFT).
+   A beat period ``L`` is scored by the mean ACF at its first ``comb_harmonics`` multiples
+   (``L, 2L, 3L ...``): a true beat repeats at all of them, while a double-time candidate ``L/2``
+   also needs the off-beats. ACFs of the sampled windows are averaged, weighted by length.
+2. Metrical level: the ACF cannot tell a beat from half-time (everything periodic in ``L`` is
+   periodic in ``2L``), the onset spectrum can: a beat at ``T`` puts energy at ``T/60`` Hz, a
+   half-time candidate's frequency is weak when alternate beats look alike. The salience of ``T``
+   is ``ACF-comb(T) x spectrum(T)``.
+3. DJ range: the tempo class (tempo modulo octaves) is the best octave-folded salience; when two of
+   its octaves fit ``[min_bpm, max_bpm]`` (87 vs 174), a broad log-normal prior around
+   ``prior_center_bpm`` and the onsets-per-beat count (about two: eighth notes) decide.
+4. Confidence = the ACF-comb value at the chosen period (pulse clarity: 1 = metronomic, ~0 = noise);
+   stability = std of local tempi (12 s windows) searched within a few percent of the global tempo.
+
+The beat grid (first downbeat) is in :mod:`dj_pipeline.analysis.beatgrid`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dj_pipeline.analysis.frontend import EPS, Spectra
+from dj_pipeline.config.analysis import TempoConfig
+
+
+@dataclass(frozen=True)
+class TempoResult:
+    bpm: float | None
+    confidence: float
+    bpm_std: float | None
+    reason: str | None = None
+
+
+def detrended_onset(onset: np.ndarray, fps: float, window_s: float = 1.0) -> np.ndarray:
+    """Onset envelope minus its running mean (so the ACF sees pulses, not loudness changes)."""
+    o = np.asarray(onset, dtype=np.float64)
+    w = max(3, int(round(window_s * fps)) | 1)
+    if o.size <= w:
+        return o - o.mean() if o.size else o
+    kernel = np.ones(w) / w
+    return o - np.convolve(np.pad(o, w // 2, mode="edge"), kernel, mode="valid")
+
+
+def onset_acf(o: np.ndarray, max_lag: int) -> np.ndarray:
+    """Unbiased autocorrelation of ``o`` for lags ``0..max_lag``, normalised so ``acf[0] == 1``."""
+    n = o.size
+    max_lag = int(min(max_lag, n - 1))
+    if n < 2 or max_lag < 1:
+        return np.zeros(max(max_lag + 1, 1))
+    nfft = 1 << int(np.ceil(np.log2(2 * n)))
+    spec = np.fft.rfft(o, nfft)
+    acf = np.fft.irfft(spec.real**2 + spec.imag**2, nfft)[: max_lag + 1]
+    acf = acf / (n - np.arange(max_lag + 1))
+    return acf / acf[0] if acf[0] > EPS else np.zeros_like(acf)
+
+
+def tempo_grid(cfg: TempoConfig) -> np.ndarray:
+    """Log-spaced tempo grid over the search range (BPM)."""
+    octaves = np.log2(cfg.search_max_bpm / cfg.search_min_bpm)
+    n = int(np.ceil(octaves * cfg.grid_per_octave)) + 1
+    return cfg.search_min_bpm * 2.0 ** (np.arange(n) / cfg.grid_per_octave)
+
+
+def comb_salience(acf: np.ndarray, fps: float, grid_bpm: np.ndarray, harmonics: int) -> np.ndarray:
+    """Mean ACF at the first ``harmonics`` multiples of each grid period (linear interpolation)."""
+    lags = 60.0 * fps / grid_bpm
+    total = np.zeros_like(grid_bpm)
+    count = np.zeros_like(grid_bpm)
+    idx = np.arange(acf.size)
+    for k in range(1, harmonics + 1):
+        lk = k * lags
+        ok = lk <= acf.size - 1
+        total[ok] += np.interp(lk[ok], idx, acf)
+        count[ok] += 1
+    return np.where(count > 0, total / np.maximum(count, 1), 0.0)
+
+
+def spectral_salience(o: np.ndarray, fps: float, grid_bpm: np.ndarray) -> np.ndarray:
+    """Magnitude of the onset envelope's spectrum at each grid tempo, scaled to max 1."""
+    if o.size < 4:
+        return np.zeros_like(grid_bpm)
+    nfft = max(1 << int(np.ceil(np.log2(o.size))), 4096)
+    mag = np.abs(np.fft.rfft(o * np.hanning(o.size), nfft))
+    freqs = np.fft.rfftfreq(nfft, d=1.0 / fps) * 60.0
+    out = np.interp(grid_bpm, freqs, mag)
+    return out / out.max() if out.max() > EPS else out
+
+
+def estimate_tempo(track: Sequence[Spectra], cfg: TempoConfig, onset_rate_per_s: float, min_flux_db: float) -> TempoResult:
+    """Global tempo of a track from its sampled windows (see the module docstring).
+
+    ``onset_rate_per_s`` (onsets per second over the same windows) decides between two octaves
+    that both fit the DJ range: music has about ``density_per_beat`` onsets per beat. Windows with
+    fewer than ``min_onset_frames`` frames of onset strength above ``min_flux_db`` are skipped.
+    """
+    usable = [s for s in track if np.count_nonzero(s.onset > min_flux_db) >= cfg.min_onset_frames]
+    if not usable:
+        return TempoResult(None, 0.0, None, "no beat: too few onsets")
+    fps = usable[0].fps
+    grid = tempo_grid(cfg)
+    max_lag = int(np.ceil(60.0 * fps / cfg.search_min_bpm * cfg.comb_harmonics)) + 2
+    comb = np.zeros_like(grid)
+    spec = np.zeros_like(grid)
+    weight = 0.0
+    for s in usable:
+        o = detrended_onset(s.onset, fps)
+        acf = onset_acf(o, max_lag)
+        w = float(s.onset.size)
+        comb += w * comb_salience(acf, fps, grid, cfg.comb_harmonics)
+        spec += w * spectral_salience(o, fps, grid)
+        weight += w
+    comb /= weight
+    spec /= weight
+    salience = np.maximum(comb, 0.0) * spec
+    if salience.max() <= EPS:
+        return TempoResult(None, 0.0, None, "no beat: no periodicity in the onsets")
+    bpm = choose_octave(grid, salience, onset_rate_per_s, cfg)
+    confidence = float(np.clip(np.interp(bpm, grid, comb), 0.0, 1.0))
+    if confidence < cfg.min_confidence:
+        return TempoResult(None, confidence, None, f"no clear beat (pulse clarity {confidence:.2f})")
+    return TempoResult(round(bpm, 2), round(confidence, 4), local_tempo_std(usable, bpm, cfg))
+
+
+def octave_folded(grid: np.ndarray, salience: np.ndarray, per_octave: int) -> np.ndarray:
+    """``sum_k salience(t * 2**k)`` for every grid tempo ``t`` (grid is log-spaced, ``per_octave``)."""
+    out = salience.copy()
+    for shift in range(per_octave, grid.size, per_octave):
+        out[:-shift] += salience[shift:]
+        out[shift:] += salience[:-shift]
+    return out
+
+
+def choose_octave(grid: np.ndarray, salience: np.ndarray, onset_rate_per_s: float, cfg: TempoConfig) -> float:
+    """Tempo class from the octave-folded salience, then the octave inside the DJ range.
+
+    The class (tempo modulo octaves) is the best octave-folded salience in ``[min_bpm, 2*min_bpm)``.
+    When two of its octaves fit the range (87 and 174), each is scored by a broad log-normal tempo
+    prior times a preference for ``density_per_beat`` onsets per beat.
+    """
+    folded = octave_folded(grid, salience, cfg.grid_per_octave)
+    band = (grid >= cfg.min_bpm) & (grid < 2.0 * cfg.min_bpm)
+    base = float(grid[band][int(np.argmax(folded[band]))])
+    candidates = [base * 2.0**k for k in range(0, 4) if base * 2.0**k <= cfg.max_bpm * 1.0001]
+
+    def log_score(t: float) -> float:
+        prior = (np.log2(t / cfg.prior_center_bpm) / cfg.prior_sigma_octaves) ** 2
+        per_beat = max(onset_rate_per_s, EPS) * 60.0 / t
+        density = (np.log2(per_beat / cfg.density_per_beat) / cfg.density_sigma_octaves) ** 2
+        return -0.5 * (prior + density)
+
+    chosen = max(candidates, key=log_score)
+    return refine_peak(grid, salience, chosen)
+
+
+def refine_peak(grid: np.ndarray, salience: np.ndarray, bpm: float, width_pct: float = 3.0) -> float:
+    """Local maximum of ``salience`` within ``width_pct`` of ``bpm`` (parabolic interpolation)."""
+    lo, hi = np.searchsorted(grid, [bpm * (1 - width_pct / 100), bpm * (1 + width_pct / 100)])
+    lo, hi = max(lo, 0), min(hi, grid.size)
+    if hi - lo < 3:
+        return bpm
+    i = lo + int(np.argmax(salience[lo:hi]))
+    if 0 < i < grid.size - 1:
+        a, b, c = salience[i - 1], salience[i], salience[i + 1]
+        denom = a - 2 * b + c
+        shift = 0.5 * (a - c) / denom if abs(denom) > EPS else 0.0
+        return float(grid[i] * 2.0 ** (np.clip(shift, -0.5, 0.5) * np.log2(grid[1] / grid[0])))
+    return float(grid[i])
+
+
+def local_tempo_std(track: Sequence[Spectra], bpm: float, cfg: TempoConfig) -> float | None:
+    """Std (BPM) of local tempi in ``local_window_s`` windows, each searched near ``bpm``."""
+    fps = track[0].fps
+    win = int(round(cfg.local_window_s * fps))
+    hop = max(1, int(round(cfg.local_hop_s * fps)))
+    lo, hi = bpm * (1 - cfg.local_search_pct / 100), bpm * (1 + cfg.local_search_pct / 100)
+    grid = np.geomspace(lo, hi, 65)
+    max_lag = int(np.ceil(60.0 * fps / lo * 2)) + 2
+    local: list[float] = []
+    for s in track:
+        o = detrended_onset(s.onset, fps)
+        if o.size < win:
+            continue
+        for start in range(0, o.size - win + 1, hop):
+            acf = onset_acf(o[start : start + win], max_lag)
+            sal = comb_salience(acf, fps, grid, 2)
+            if sal.max() > cfg.min_confidence:
+                local.append(refine_peak(grid, sal, float(grid[int(np.argmax(sal))]), 100.0))
+    if len(local) < 2:
+        return None
+    return round(float(np.std(local)), 3)

@@ -1,0 +1,213 @@
+"""Typed configuration of the DSP analysis (``analysis.yaml``): rates, tempo, key, loudness, proxies.
+
+Every number the analysis uses comes from here, so a user can tune it with a copy of the YAML file
+(``load_analysis_config(path)``) or a few overrides (``load_analysis_config(overrides={...})``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dj_pipeline.config import from_dict, load_yaml, merge
+
+
+@dataclass(frozen=True)
+class GuardsConfig:
+    min_segment_s: float = 1.0
+    max_segment_s: float = 300.0
+    silence_dbfs: float = -60.0
+    clip_level: float = 0.999
+    clip_warn_share: float = 0.001
+    dc_warn_level: float = 0.01
+
+
+@dataclass(frozen=True)
+class TempoConfig:
+    min_bpm: float = 70.0
+    max_bpm: float = 180.0
+    search_min_bpm: float = 35.0
+    search_max_bpm: float = 360.0
+    grid_per_octave: int = 240
+    comb_harmonics: int = 4
+    prior_center_bpm: float = 125.0
+    prior_sigma_octaves: float = 1.0
+    density_per_beat: float = 2.0
+    density_sigma_octaves: float = 0.6
+    local_window_s: float = 12.0
+    local_hop_s: float = 6.0
+    local_search_pct: float = 8.0
+    min_onset_frames: int = 8
+    min_confidence: float = 0.05
+    beat_max_hz: float = 2000.0
+    downbeat_low_hz: float = 150.0
+    sound_start_db: float = -45.0
+    downbeat_first_beat_bonus: float = 0.25
+
+
+@dataclass(frozen=True)
+class KeyConfig:
+    profile: str = "edm_blend"
+    n_fft: int = 8192
+    hop_length: int = 2048
+    fmin_hz: float = 55.0
+    fmax_hz: float = 3520.0
+    peak_only: bool = True
+    salient_ratio: float = 4.0
+    peak_context_hz: float = 40.0
+    salient_only: bool = True
+    min_salient_peaks_per_s: float = 0.3
+    log_gamma: float = 100.0
+    tuning_min_hz: float = 100.0
+    section_s: float = 15.0
+    section_weight_power: float = 0.5
+    vote_weight: float = 0.5
+    clarity_scale: float = 0.06
+    min_chroma_peak_ratio: float = 1.05
+
+
+@dataclass(frozen=True)
+class LoudnessConfig:
+    block_s: float = 0.4
+    block_overlap: float = 0.75
+    absolute_gate_lufs: float = -70.0
+    relative_gate_lu: float = -10.0
+    downmix_gain_db: float = 3.01
+
+
+@dataclass(frozen=True)
+class EnergyWeights:
+    loudness: float = 0.5
+    onset: float = 0.2
+    brightness: float = 0.15
+    percussive: float = 0.15
+
+
+@dataclass(frozen=True)
+class EnergyConfig:
+    lufs_floor: float = -40.0
+    lufs_ceil: float = -5.0
+    onset_ref_per_s: float = 4.0
+    brightness_ref_hz: float = 2500.0
+    weights: EnergyWeights = field(default_factory=EnergyWeights)
+
+
+@dataclass(frozen=True)
+class BandsConfig:
+    total_min_hz: float = 20.0
+    sub: tuple[float, float] = (20.0, 60.0)
+    bass: tuple[float, float] = (60.0, 150.0)
+    lowmid: tuple[float, float] = (150.0, 400.0)
+
+
+@dataclass(frozen=True)
+class HpssConfig:
+    harmonic_kernel_frames: int = 17
+    percussive_kernel_bands: int = 9
+    mask_power: float = 2.0
+
+
+@dataclass(frozen=True)
+class OnsetsConfig:
+    min_gap_s: float = 0.05
+    min_flux_db: float = 0.2
+    threshold_std: float = 0.0
+    local_mean_s: float = 0.25
+    min_rel_local_max: float = 0.1
+    local_max_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class VocalConfig:
+    band_hz: tuple[float, float] = (300.0, 3400.0)
+    peaks_per_frame: int = 3
+    peak_ratio: float = 10.0
+    motion_cents: tuple[float, float] = (3.0, 60.0)
+    motion_ref: float = 0.1
+
+
+@dataclass(frozen=True)
+class MixWeights:
+    percussive: float = 0.6
+    stability: float = 0.4
+
+
+@dataclass(frozen=True)
+class MixConfig:
+    percussive_ref: float = 0.5
+    rms_frame_s: float = 1.0
+    rms_std_ref_db: float = 6.0
+    weights: MixWeights = field(default_factory=MixWeights)
+
+
+@dataclass(frozen=True)
+class DanceWeights:
+    pulse: float = 0.6
+    percussive: float = 0.2
+    tempo_fit: float = 0.2
+
+
+@dataclass(frozen=True)
+class DanceConfig:
+    stability_ref_bpm: float = 2.0
+    percussive_ref: float = 0.5
+    center_bpm: float = 122.0
+    sigma_octaves: float = 0.6
+    weights: DanceWeights = field(default_factory=DanceWeights)
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    sr: int = 11025
+    n_fft: int = 2048
+    hop_length: int = 256
+    n_mels: int = 64
+    mel_fmin_hz: float = 20.0
+    onset_n_fft: int = 512
+    onset_n_mels: int = 40
+    onset_fmin_hz: float = 60.0
+    track_windows: tuple[str, ...] = ("main", "tail_1", "tail_2", "tail_3", "tail_4")
+    intro_window: str = "intro"
+    outro_window: str = "outro"
+    guards: GuardsConfig = field(default_factory=GuardsConfig)
+    tempo: TempoConfig = field(default_factory=TempoConfig)
+    key: KeyConfig = field(default_factory=KeyConfig)
+    loudness: LoudnessConfig = field(default_factory=LoudnessConfig)
+    energy: EnergyConfig = field(default_factory=EnergyConfig)
+    bands: BandsConfig = field(default_factory=BandsConfig)
+    hpss: HpssConfig = field(default_factory=HpssConfig)
+    onsets: OnsetsConfig = field(default_factory=OnsetsConfig)
+    vocal: VocalConfig = field(default_factory=VocalConfig)
+    mix: MixConfig = field(default_factory=MixConfig)
+    dance: DanceConfig = field(default_factory=DanceConfig)
+    zscore_columns: tuple[str, ...] = (
+        "energy", "onset_density", "brightness", "vocal_presence", "percussive_ratio",
+    )  # fmt: skip
+
+    @property
+    def frames_per_s(self) -> float:
+        """Frame rate of the shared STFT (frames per second)."""
+        return self.sr / self.hop_length
+
+
+def _tuples(data: Any) -> Any:
+    """YAML lists -> tuples, recursively, so configs stay immutable and hashable."""
+    if isinstance(data, dict):
+        return {k: _tuples(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return tuple(_tuples(v) for v in data)
+    return data
+
+
+def load_analysis_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> AnalysisConfig:
+    """Load ``analysis.yaml`` (or a user copy at ``path``) with optional deep-merged overrides."""
+    cfg = from_dict(AnalysisConfig, _tuples(merge(load_yaml("analysis", path), overrides)))
+    if cfg.sr <= 0 or cfg.hop_length <= 0 or cfg.n_fft < cfg.hop_length:
+        raise ValueError("analysis config: need sr > 0 and n_fft >= hop_length > 0")
+    if not cfg.tempo.min_bpm < cfg.tempo.max_bpm or cfg.tempo.max_bpm < 2 * cfg.tempo.min_bpm * 0.999:
+        raise ValueError("analysis config: tempo range must span an octave (max_bpm >= 2 * min_bpm)")
+    return cfg
+
+
+ANALYSIS_SR: int = AnalysisConfig().sr
