@@ -118,8 +118,16 @@ def test_bad_files_are_listed_and_good_ones_ingested(small_library: Path, tmp_pa
 
     lib, data = _copy_tracks(small_library, tmp_path / "lib", 2), tmp_path / "data"
     bad = write_bad_files(lib / "bad")
-    _ingest(lib, data)
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    for f in sorted((small_library / "samples").glob("*.wav"))[:3]:
+        shutil.copy2(f, samples / f.name)
+    (samples / "empty_hit.wav").write_bytes(b"")
+    _ingest(lib, data, samples_dir=samples)
     errors = read_asset(data, "ingest_errors")
+    roles_errors = errors[errors["stage"] == "roles"]
+    assert [Path(p).name for p in roles_errors["path"]] == ["empty_hit.wav"]
+    assert _sql(data, "SELECT count(*) FROM ingest_errors WHERE stage = 'roles'") == [(1,)]
     listed = {Path(p).name: e for p, e in zip(errors["path"], errors["error"])}
     should_fail = {Path(p).name for p, fail in zip(bad["path"], bad["should_fail"]) if fail}
     assert should_fail <= set(listed), f"missing from ingest_errors: {should_fail - set(listed)}"
@@ -128,7 +136,7 @@ def test_bad_files_are_listed_and_good_ones_ingested(small_library: Path, tmp_pa
     tracks = {Path(p).name for p in read_asset(data, "tracks")["path"]}
     assert good_names <= tracks, "the non-ASCII good file must be ingested"
     # bad files are not retried while unchanged
-    report = _ingest(lib, data)
+    report = _ingest(lib, data, samples_dir=samples)
     assert report.batches_processed == []
 
 

@@ -64,7 +64,8 @@ def assign_incremental(
     new_roles, new_errors = assign_roles(list(zip(todo["sample_id"], todo["path"])), config, clap=clap)
     if not new_errors.empty:
         id_by_path = dict(zip(todo["path"], todo["sample_id"]))
-        new_errors = new_errors.assign(sample_id=new_errors["path"].map(id_by_path))
+        now = datetime.now(timezone.utc)
+        new_errors = new_errors.assign(sample_id=new_errors["path"].map(id_by_path), first_seen=now, last_seen=now)
     kept = previous_roles[previous_roles["sample_id"].isin(current_ids)] if known else previous_roles
     roles = pd.concat([kept, new_roles], ignore_index=True) if not kept.empty else new_roles
     if not roles.empty:

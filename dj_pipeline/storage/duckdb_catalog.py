@@ -16,7 +16,7 @@ import duckdb
 
 from dj_pipeline.storage.parquet import list_batch_files
 from dj_pipeline.storage.paths import DataPaths
-from dj_pipeline.storage.tables import BATCH_ASSETS, CATALOG_ASSET, CATALOG_FILE, ERRORS_ASSET
+from dj_pipeline.storage.tables import BATCH_ASSETS, CATALOG_ASSET, CATALOG_FILE, ERRORS_ASSET, SAMPLE_ERRORS_ASSET
 
 SINGLE_TABLE_VIEWS: tuple[str, ...] = ("sample_catalog", "sample_roles", "role_pools", "track_drum_profiles")
 FEATURE_STATS_ASSET = "feature_stats"
@@ -39,11 +39,16 @@ def view_statements(paths: DataPaths) -> dict[str, str]:
     if not catalog_file.exists():
         return views
     views["track_catalog"] = f"SELECT * FROM read_parquet('{_quote(catalog_file)}')"
+    sample_errors = paths.asset_dir(SAMPLE_ERRORS_ASSET) / f"{SAMPLE_ERRORS_ASSET}.parquet"
     if has_errors:
         views["ingest_errors"] = (
             f"SELECT e.* EXCLUDE (filename) FROM read_parquet('{_glob(errors_dir)}', union_by_name=true, filename=true) e "
             "WHERE e.stage = 'scan' OR EXISTS (SELECT 1 FROM track_catalog c WHERE c.track_id = e.track_id AND c.batch = e.batch)"
         )
+        if sample_errors.exists():
+            views["ingest_errors"] += (
+                f" UNION ALL BY NAME SELECT * EXCLUDE (sample_id) FROM read_parquet('{_quote(sample_errors)}')"
+            )
         views["tracks"] = (
             "SELECT c.* FROM track_catalog c WHERE NOT EXISTS "
             "(SELECT 1 FROM ingest_errors e WHERE e.stage <> 'scan' AND e.track_id = c.track_id)"
@@ -93,9 +98,10 @@ def publish_duckdb(paths: DataPaths) -> dict[str, int]:
     try:
         con = duckdb.connect(tmp)
         try:
-            for name, select in view_statements(paths).items():
+            views = view_statements(paths)
+            for name, select in views.items():
                 con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {select}')
-            for name in view_statements(paths):
+            for name in views:
                 counts[name] = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
             con.execute("CHECKPOINT")
         finally:

@@ -21,6 +21,7 @@ CATALOG_FILE = "catalog.parquet"
 ERRORS_ASSET = "ingest_errors"
 SCAN_ERRORS_FILE = "scan.parquet"
 SAMPLE_CATALOG_ASSET = "sample_catalog"
+SAMPLE_ERRORS_ASSET = "sample_errors"
 # Batch-partitioned, per-track assets (every row has track_id and batch).
 BATCH_ASSETS: tuple[str, ...] = ("track_windows", "track_features", "track_embeddings")
 # Whole-library tables written by one unpartitioned asset each.
@@ -63,10 +64,13 @@ def read_errors(data_dir: str | os.PathLike | DataPaths) -> pd.DataFrame:
     paths = data_dir if isinstance(data_dir, DataPaths) else DataPaths(data_dir)
     files = list_batch_files(paths.asset_dir(ERRORS_ASSET))
     errors = read_parquet_files(files)
+    sample_errors = paths.asset_dir(SAMPLE_ERRORS_ASSET) / f"{SAMPLE_ERRORS_ASSET}.parquet"
+    if sample_errors.exists():  # one-shots the roles stage could not read (stage "roles")
+        errors = pd.concat([errors, read_parquet_files([sample_errors]).drop(columns=["sample_id"], errors="ignore")], ignore_index=True)
     if errors.empty:
         return pd.DataFrame(columns=ERROR_COLUMNS)
     catalog = read_catalog(paths)
-    is_batch = errors["stage"] != "scan"
+    is_batch = ~errors["stage"].isin(["scan", "roles"])
     if is_batch.any() and not catalog.empty:
         current = set(zip(catalog["track_id"], catalog["batch"]))
         keep = [(t, b) in current for t, b in zip(errors["track_id"], errors["batch"])]
