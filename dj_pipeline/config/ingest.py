@@ -17,6 +17,8 @@ class IngestConfig:
     hash_chunk_bytes: int = 65536
     scan_schedule_cron: str = "*/30 * * * *"
     sensor_interval_s: int = 60
+    workers: int = 0
+    min_tracks_per_worker: int = 4
 
 
 def load_ingest_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> IngestConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -38,13 +39,23 @@ def windows_of_track(
 
 
 def windows_for_batch(
-    tracks: pd.DataFrame, config: WindowsConfig, ingest: IngestConfig, profile: str | None = None, show_progress: bool = True
+    tracks: pd.DataFrame,
+    config: WindowsConfig,
+    ingest: IngestConfig,
+    profile: str | None = None,
+    show_progress: bool = True,
 ) -> StageOutput:
-    """``track_windows`` rows for a batch of catalog rows."""
+    """``track_windows`` rows for a batch of catalog rows (spread over ``ingest.workers`` processes)."""
     return run_per_track(
         tracks,
-        lambda t: windows_of_track(t.path, t.track_id, t.duration_s, profile, config, ingest),
+        partial(_windows_rows, profile=profile, config=config, ingest=ingest),
         stage="windows",
         columns=WINDOW_COLUMNS,
         show_progress=show_progress,
+        workers=ingest.workers,
+        min_tracks_per_worker=ingest.min_tracks_per_worker,
     )
+
+
+def _windows_rows(track: Any, profile: str | None, config: WindowsConfig, ingest: IngestConfig) -> list[dict[str, Any]]:
+    return list(windows_of_track(track.path, track.track_id, float(track.duration_s), profile, config, ingest))
