@@ -123,6 +123,14 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from dj_pipeline.export import write_rekordbox_xml
+
+    out = write_rekordbox_xml(args.data, args.out, args.playlist or [])
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate the demo library, ingest it and print a recommended set: the README's main command."""
     from dj_pipeline.demo_run import run_demo
@@ -181,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_roles)
+
+    p = sub.add_parser("export", help="export the analysed library to DJ software")
+    p.add_argument("target", choices=["rekordbox"])
+    p.add_argument("--out", required=True, help="output file (Rekordbox XML)")
+    p.add_argument("--playlist", nargs="*", default=None, help="session names to export as playlists")
+    _data_arg(p)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("demo-library", help="write the generated demo library")
     p.add_argument("out")
