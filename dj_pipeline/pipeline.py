@@ -40,8 +40,19 @@ def dagster_instance(paths: DataPaths) -> DagsterInstance:
     os.environ["DAGSTER_HOME"] = str(home)
     yaml_file = home / "dagster.yaml"
     if not yaml_file.exists():
-        yaml_file.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        yaml_file.write_text(INSTANCE_YAML, encoding="utf-8")
     return DagsterInstance.get()
+
+
+# The instance the CLI creates (and `dagster dev` uses with the same DAGSTER_HOME): no telemetry,
+# and every concurrency pool limited to 1 — `duckdb_writer` (DuckDB allows one writer) and
+# `embedding_device` (one model on the GPU at a time).
+INSTANCE_YAML = """telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+"""
 
 
 def pending_batches(paths: DataPaths) -> dict[str, list[str]]:

@@ -67,3 +67,15 @@ def test_library_sensor_fires_only_on_change(tmp_path: Path) -> None:
     sf.write(lib / "b.wav", np.zeros(22050 * 6, np.float32), 22050)
     ctx3 = build_sensor_context(cursor=ctx.cursor, resources={"settings": settings})
     assert isinstance(library_change_sensor(ctx3), RunRequest)
+
+
+def test_cli_instance_limits_pools_to_one(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from dj_pipeline.pipeline import dagster_instance
+    from dj_pipeline.storage import DataPaths
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    instance = dagster_instance(DataPaths(tmp_path))
+    assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+    graph = defs.resolve_asset_graph()
+    pools = {k.to_user_string(): graph.get(k).pools for k in graph.get_all_asset_keys()}
+    assert pools["duckdb_catalog"] == {"duckdb_writer"} and pools["track_embeddings"] == {"embedding_device"}
