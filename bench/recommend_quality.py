@@ -1,0 +1,365 @@
+"""Recommendation quality against the demo library's ground truth, ours vs a plain baseline.
+
+For every library track as the current track and every goal, the top-k of
+``dj_pipeline.query.Recommender`` and of the baseline -- cosine k-NN on z-scored features,
+``dj_pipeline.recommend.SimilarityBundle`` (the pipeline's saved model, else fitted here; it
+ignores the goal) -- are judged by the TRUTH labels of ``truth.csv``: share BPM-compatible,
+key-compatible, both, same style, and energy-goal adherence (truth energy_level, and the
+analysed energy). Shares are reported over all queries and over the queries whose library holds
+>= 1 / >= top_k truth-compatible (BPM and key) candidates. "capped" = compatible picks divided by
+min(top_k, compatible candidates available), i.e. the share of what was achievable.
+Then sessions of ``--session-tracks`` tracks (the top pick each step, goals per ``--schedule``):
+repeats (must be 0), mean BPM step, key/BPM-compatible transitions, goal adherence.
+Finally the failure pattern of our truth-incompatible picks (relaxation, unclear key, wrong analysis).
+
+    python bench/recommend_quality.py --data /tmp/recbench/data --lib /tmp/recbench/lib
+Targets: >= 0.95 BPM- and >= 0.90 key-compatible top-10 where such candidates exist; better than
+the baseline on every metric; 0 repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from recommend_truth import TruthJudge, goal_met, load_truth, parse_schedule  # noqa: E402
+
+from dj_pipeline.music.keys import camelot_distance  # noqa: E402
+from dj_pipeline.query import Recommender  # noqa: E402
+from dj_pipeline.recommend import RecommendError, SimilarityBundle, bpm_compatible  # noqa: E402
+from dj_pipeline.recommend.filters import key_enforced, key_relation  # noqa: E402
+from dj_pipeline.storage import DataPaths, read_asset  # noqa: E402
+
+METHODS = ("ours", "baseline")
+SHARE_METRICS = ("bpm", "key", "both", "style", "energy_truth", "energy_analysed")
+SESSION_HIGHER = ("key_ok", "bpm_ok", "both_ok", "goal_ok", "style_kept")  # session metrics where higher is better
+SESSION_LOWER = ("bpm_step", "bpm_step_raw")  # ... and where lower is better
+
+
+@dataclass
+class Setup:
+    rec: Recommender
+    judge: TruthJudge
+    truth: pd.DataFrame
+    features: pd.DataFrame
+    bundle: SimilarityBundle
+    bundle_source: str
+
+
+def load_setup(data_dir: str, lib_dir: str) -> Setup:
+    """The recommender over ``data_dir``, the truth of ``lib_dir`` and the baseline model."""
+    rec = Recommender(data_dir)
+    cfg = rec.config
+    truth = load_truth(lib_dir, rec.engine.table)
+    features = read_asset(rec.paths, "track_features")
+    model_file = DataPaths(data_dir).models_dir / cfg.similarity.file
+    if model_file.exists():
+        bundle, source = SimilarityBundle.load(model_file), f"saved model {model_file.name}"
+    else:
+        bundle, source = SimilarityBundle(cfg.similarity).fit(features), "fitted here (no saved model)"
+    judge = TruthJudge(truth, cfg.bpm, cfg.key.max_distance)
+    return Setup(rec, judge, truth, features, bundle, source)
+
+
+def baseline_picks(s: Setup, current: str, k: int, exclude: list[str]) -> list[str]:
+    return [t for t, _ in s.bundle.neighbors(s.features, current, k=k, exclude=exclude) if t in s.judge.row]
+
+
+def _share(values: np.ndarray) -> float:
+    """Mean of a boolean (share) or numeric array; NaN when empty."""
+    return float(np.mean(values)) if len(values) else float("nan")
+
+
+def query_row(s: Setup, method: str, current: str, goal: str, picks: list[str], k: int, tol: dict[str, float]) -> dict:
+    """Truth shares of one top-k list, with what the library made achievable."""
+    j = s.judge.judge(current, picks)
+    both = j.bpm_ok & j.key_ok
+    avail = s.judge.available(current)
+    table = s.rec.engine.table
+    e_an = table.loc[picks, "z_energy"].to_numpy() - float(table.at[current, "z_energy"]) if picks else np.zeros(0)
+    return {
+        "method": method, "current": current, "goal": goal, "n": len(picks),
+        "bpm": _share(j.bpm_ok), "key": _share(j.key_ok), "both": _share(both), "style": _share(j.same_style),
+        "energy_truth": _share(goal_met(goal, j.energy_delta, tol["truth"])),
+        "energy_analysed": _share(goal_met(goal, e_an, tol["analysed"])),
+        "energy_top1": float(goal_met(goal, j.energy_delta[:1], tol["truth"])[0]) if picks else float("nan"),
+        "energy_delta": float(np.mean(j.energy_delta)) if picks else float("nan"),
+        "goal_avail": s.judge.goal_available(current, goal, tol["truth"]),
+        "capped_both": float(both.sum()) / min(k, avail["both"]) if avail["both"] else float("nan"),
+        "avail_bpm": avail["bpm"], "avail_key": avail["key"], "avail_both": avail["both"], "avail_style": avail["both_same_style"],
+    }  # fmt: skip
+
+
+def classify_failures(s: Setup, current: str, results: list[dict]) -> list[tuple[str, str, str]]:
+    """(constraint, reason, pick id) for each of our picks that breaks BPM or key compatibility by truth."""
+    cfg = s.rec.config
+    t = s.rec.engine.table
+    j = s.judge.judge(current, [r["track_id"] for r in results])
+    out = []
+    cur_clarity = float(t.at[current, "key_clarity"])
+    truth_cam = s.truth["camelot"]
+    for i, r in enumerate(results):
+        pid = r["track_id"]
+        if not j.key_ok[i]:
+            dist, _ = key_relation(t.at[current, "camelot"], np.array([t.at[pid, "camelot"]], dtype=object))
+            if "key" in r["relaxed"]:
+                reason = "relaxed (too few strict passes)"
+            elif not key_enforced(cur_clarity, np.array([t.at[pid, "key_clarity"]]), dist, cfg.key)[0]:
+                who = "current" if cur_clarity < cfg.key.min_clarity else "pick"
+                reason = f"key filter off: {who}'s key_clarity < {cfg.key.min_clarity} (or key unknown)"
+            else:
+                wrong = [n for n, x in (("current", current), ("pick", pid)) if t.at[x, "camelot"] != truth_cam[x]]
+                reason = f"analysed key wrong ({' and '.join(wrong) or 'neither?'})"
+            out.append(("key", reason, pid))
+        if not j.bpm_ok[i]:
+            if "bpm" in r["relaxed"]:
+                reason = "relaxed (too few strict passes)"
+            elif not np.isfinite(float(t.at[current, "bpm"])):
+                reason = "current BPM unknown (filter off)"
+            else:
+                reason = "passes on analysed BPMs, misses on truth (tolerance edge)"
+            out.append(("bpm", reason, pid))
+    return out
+
+
+def run_queries(s: Setup, goals: list[str], k: int, tol: dict[str, float]) -> tuple[pd.DataFrame, list[tuple[str, str, str]], list[float]]:
+    rows, failures, latency_s = [], [], []
+    for current in s.judge.ids:
+        base = baseline_picks(s, current, k, [])
+        for goal in goals:
+            t0 = time.perf_counter()
+            results = s.rec.recommend(current, goal=goal, top_k=k)
+            latency_s.append(time.perf_counter() - t0)
+            picks = [r["track_id"] for r in results if r["track_id"] in s.judge.row]
+            rows.append({**query_row(s, "ours", current, goal, picks, k, tol), "relaxed": sum(bool(r["relaxed"]) for r in results)})
+            rows.append(query_row(s, "baseline", current, goal, base, k, tol))
+            failures.extend(classify_failures(s, current, [r for r in results if r["track_id"] in s.judge.row]))
+    return pd.DataFrame(rows), failures, latency_s
+
+
+def walk_session(s: Setup, method: str, start: str, schedule: list[str], k: int) -> list[str]:
+    """Track ids of one session: the top pick after each step (stops early if nothing is left)."""
+    played = [start]
+    for goal in schedule:
+        if method == "ours":
+            recs = s.rec.recommend(played[-1], goal=goal, top_k=k, history=played)
+            nxt = recs[0]["track_id"] if recs else None
+        else:
+            picks = baseline_picks(s, played[-1], 1, played)
+            nxt = picks[0] if picks else None
+        if nxt is None:
+            break
+        played.append(nxt)
+    return played
+
+
+def session_row(s: Setup, method: str, played: list[str], schedule: list[str], tol: float) -> dict:
+    """Truth metrics of one walked session (each transition judged on its own)."""
+    steps = [s.judge.judge(a, [b]) for a, b in zip(played, played[1:])]
+
+    def per_step(attr: str) -> np.ndarray:
+        return np.array([getattr(j, attr)[0] for j in steps])
+
+    return {
+        "method": method, "length": len(played), "repeats": len(played) - len(set(played)),
+        "bpm_step": _share(per_step("bpm_step")), "bpm_step_raw": _share(per_step("bpm_step_raw")),
+        "key_ok": _share(per_step("key_ok")), "bpm_ok": _share(per_step("bpm_ok")),
+        "both_ok": _share(per_step("key_ok") & per_step("bpm_ok")), "style_kept": _share(per_step("same_style")),
+        "goal_ok": _share(np.array([bool(goal_met(g, j.energy_delta, tol)[0]) for g, j in zip(schedule, steps)])),
+    }  # fmt: skip
+
+
+def run_sessions(s: Setup, n_sessions: int, schedule: list[str], k: int, tol: float) -> pd.DataFrame:
+    ids = s.judge.ids
+    starts = [ids[i] for i in np.unique(np.linspace(0, len(ids) - 1, min(n_sessions, len(ids))).astype(int))]
+    rows = []
+    for start in starts:
+        for method in METHODS:
+            rows.append(session_row(s, method, walk_session(s, method, start, schedule, k), schedule, tol))
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------ report
+def fmt_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    line = lambda r: "  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w) for i, (x, w) in enumerate(zip(r, widths)))  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def query_groups(q: pd.DataFrame, k: int) -> dict[str, pd.Series]:
+    return {"all": q["avail_both"] >= 0, ">=1 compat": q["avail_both"] >= 1, f">={k} compat": q["avail_both"] >= k}
+
+
+def summarise(q: pd.DataFrame, sessions: pd.DataFrame, k: int) -> dict:
+    out: dict = {"queries": {}, "energy_by_goal": {}, "sessions": {}}
+    for gname, mask in query_groups(q, k).items():
+        sub = q[mask]
+        out["queries"][gname] = {
+            m: {"n_queries": int((sub["method"] == m).sum()), **{c: float(sub.loc[sub["method"] == m, c].mean()) for c in (*SHARE_METRICS, "capped_both")}}
+            for m in METHODS
+        }
+    for goal, sub in q.groupby("goal", sort=False):
+        rich = sub[sub["goal_avail"] >= k]
+        out["energy_by_goal"][goal] = {
+            m: {
+                **{c: float(sub.loc[sub["method"] == m, c].mean()) for c in ("energy_truth", "energy_analysed", "energy_top1", "energy_delta")},
+                "energy_truth_rich": float(rich.loc[rich["method"] == m, "energy_truth"].mean()),
+                "n_rich": int((rich["method"] == m).sum()),
+                "goal_avail_median": float(sub.loc[sub["method"] == m, "goal_avail"].median()),
+            }
+            for m in METHODS
+        }
+    for m in METHODS:
+        sm = sessions[sessions["method"] == m]
+        out["sessions"][m] = {"n_sessions": len(sm), "repeats_total": int(sm["repeats"].sum()), **{c: float(sm[c].mean()) for c in sm.columns if c not in ("method", "repeats")}}
+    return out
+
+
+def failure_table(failures: list[tuple[str, str, str]]) -> pd.DataFrame:
+    """Count and distinct picked tracks per (constraint, reason), most frequent first."""
+    if not failures:
+        return pd.DataFrame(columns=["constraint", "reason", "picks", "tracks"])
+    f = pd.DataFrame(failures, columns=["constraint", "reason", "pick"])
+    g = f.groupby(["constraint", "reason"]).agg(picks=("pick", "size"), tracks=("pick", "nunique")).reset_index()
+    return g.sort_values("picks", ascending=False, kind="stable")
+
+
+def print_report(s: Setup, q: pd.DataFrame, summary: dict, failures: list[tuple[str, str, str]], args: argparse.Namespace, extra: dict) -> None:
+    k = args.top_k
+    ours_q = q[q["method"] == "ours"]
+    a = ours_q.drop_duplicates("current")
+    print(f"library: {len(s.judge.ids)} tracks with truth ({s.truth['style'].nunique()} styles); data {args.data}; truth {args.lib}/truth.csv")
+    print(f"queries: {len(ours_q)} = tracks x goals {args.goals}; top-{k}; baseline: SimilarityBundle, {s.bundle_source}")
+    print(f"analysis vs truth (context): {extra['analysis']}")
+    print(
+        "truth-compatible candidates per current track (median): "
+        f"BPM {a['avail_bpm'].median():.0f}, key {a['avail_key'].median():.0f}, both {a['avail_both'].median():.0f}, "
+        f"both and same style {a['avail_style'].median():.0f}; tracks with >= {k} both: {np.mean(a['avail_both'] >= k):.0%}, "
+        f"with none: {np.mean(a['avail_both'] == 0):.0%}"
+    )
+    print("\nTop-k shares by truth (ours | baseline)")
+    print(fmt_table(["metric", "queries", "n", "ours", "baseline", "ours better"], share_rows(summary)))
+    print(f"\nEnergy goal adherence: share of top-{k} in the goal's direction (maintain: |delta| <= {args.maintain_tol} truth, "
+          f"<= {args.maintain_tol_z} z analysed), top-1 alone, and the mean truth energy delta")  # fmt: skip
+    print(fmt_table(["goal", "truth ours", "truth base", "top-1 ours", "top-1 base", "analysed ours", "analysed base",
+                     "dE ours", "dE base", "avail", f"ours where avail>={k} (n)"], energy_rows(summary)))  # fmt: skip
+    print(f"(avail: median count of truth BPM+key-compatible candidates in the goal's direction; last column: ours over queries with >= {k})")
+    print(f"\nSessions: {args.session_tracks} tracks, top pick each step, goals {args.schedule}")
+    ss = summary["sessions"]
+    print(fmt_table(["metric", "ours", "baseline"], [[c, f"{ss['ours'][c]:.3f}", f"{ss['baseline'][c]:.3f}"] for c in ("length", "repeats_total", *SESSION_HIGHER, *SESSION_LOWER)]))
+    print(f"\nOur truth-incompatible picks ({sum(ours_q['n'])} picks in all):")
+    for r in failure_table(failures).itertuples(index=False):
+        print(f"  {r.constraint:4s} {r.picks:5d} picks of {r.tracks:3d} distinct tracks  {r.reason}")
+    print(f"  results with a relaxed constraint: {int(ours_q['relaxed'].sum())}; queries with any: {np.mean(ours_q['relaxed'] > 0):.1%}")
+    print(f"\nlatency of recommend() in this run: p50 {extra['p50_ms']:.1f} ms, p95 {extra['p95_ms']:.1f} ms")
+    print("\nTargets:")
+    for line in target_lines(summary, k):
+        print("  " + line)
+
+
+def share_rows(summary: dict) -> list[list[str]]:
+    rows = []
+    for gname, per in summary["queries"].items():
+        for c in (*SHARE_METRICS, "capped_both"):
+            o, b = per["ours"][c], per["baseline"][c]
+            rows.append([c, gname, str(per["ours"]["n_queries"]), f"{o:.3f}", f"{b:.3f}", _better(o, b)])
+    return rows
+
+
+def energy_rows(summary: dict) -> list[list[str]]:
+    rows = []
+    for goal, v in summary["energy_by_goal"].items():
+        o, b = v["ours"], v["baseline"]
+        pairs = [f"{x[c]:.3f}" for c in ("energy_truth", "energy_top1", "energy_analysed") for x in (o, b)]
+        rows.append([goal, *pairs, f"{o['energy_delta']:+.3f}", f"{b['energy_delta']:+.3f}", f"{o['goal_avail_median']:.0f}", f"{o['energy_truth_rich']:.3f} ({o['n_rich']})"])
+    return rows
+
+
+def _better(ours: float, base: float) -> str:
+    if not (np.isfinite(ours) and np.isfinite(base)):
+        return "-"
+    return "yes" if ours > base + 1e-9 else ("tie" if abs(ours - base) <= 1e-9 else "NO")
+
+
+def target_lines(summary: dict, k: int) -> list[str]:
+    g = summary["queries"][f">={k} compat"]["ours"]
+    verdict = lambda v, lim: "n/a: no such queries" if g["n_queries"] == 0 else ("PASS" if v >= lim else "FAIL")  # noqa: E731
+    lines = [
+        f"BPM-compatible top-{k} where >= {k} compatible exist ({g['n_queries']} queries): {g['bpm']:.3f} (>= 0.95: {verdict(g['bpm'], 0.95)})",
+        f"key-compatible top-{k} where >= {k} compatible exist ({g['n_queries']} queries): {g['key']:.3f} (>= 0.90: {verdict(g['key'], 0.90)})",
+        f"session repeats: {summary['sessions']['ours']['repeats_total']} (must be 0: {'PASS' if summary['sessions']['ours']['repeats_total'] == 0 else 'FAIL'})",
+    ]
+    worse = [f"{gn}/{c}" for gn, per in summary["queries"].items() if per["ours"]["n_queries"] for c in (*SHARE_METRICS, "capped_both") if _better(per["ours"][c], per["baseline"][c]) != "yes"]
+    worse += [f"energy[{goal}]/{c}" for goal, v in summary["energy_by_goal"].items() for c in ("energy_truth", "energy_analysed", "energy_top1") if _better(v["ours"][c], v["baseline"][c]) != "yes"]
+    ss = summary["sessions"]
+    worse += [f"session/{c}" for c in SESSION_HIGHER if _better(ss["ours"][c], ss["baseline"][c]) != "yes"]
+    worse += [f"session/{c}" for c in SESSION_LOWER if _better(-ss["ours"][c], -ss["baseline"][c]) != "yes"]
+    lines.append("better than baseline on every metric: " + ("PASS" if not worse else f"FAIL (not better: {', '.join(worse)})"))
+    return lines
+
+
+def analysis_accuracy(s: Setup) -> str:
+    t = s.rec.engine.table.loc[s.judge.ids]
+    cfg = s.rec.config
+    tb, ab = s.truth["bpm"].to_numpy(float), t["bpm"].to_numpy(float)
+    bpm_ok = np.array([bool(bpm_compatible(x, np.array([y]), cfg.bpm)[0]) for x, y in zip(tb, ab)])
+    cam_t, cam_a = s.truth["camelot"].astype(str), t["camelot"]
+    exact = np.array([a == b for a, b in zip(cam_a, cam_t)])
+    near = np.array([isinstance(a, str) and camelot_distance(a, b) <= 1 for a, b in zip(cam_a, cam_t)])
+    unclear = np.mean(t["key_clarity"].to_numpy(float) < cfg.key.min_clarity)
+    bpm_err = np.nanmedian(np.abs(ab - tb))
+    rho = pd.Series(s.truth["energy_level"].to_numpy(float)).corr(pd.Series(t["energy"].to_numpy(float)), method="spearman")
+    return (f"BPM within tolerance {bpm_ok.mean():.1%} (median |error| {bpm_err:.2f} BPM); Camelot exact {exact.mean():.1%}, within 1 {near.mean():.1%}; "
+            f"key_clarity < {cfg.key.min_clarity}: {unclear:.1%}; Spearman(energy, truth energy_level) {rho:.2f}")  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="/tmp/recbench/data", help="ingested data directory")
+    ap.add_argument("--lib", default="/tmp/recbench/lib", help="demo library folder with truth.csv")
+    ap.add_argument("--top-k", type=int, default=10)
+    ap.add_argument("--goals", default="maintain,up,down,peak")
+    ap.add_argument("--maintain-tol", type=float, default=0.1, help="maintain: |truth energy_level delta| allowed")
+    ap.add_argument("--maintain-tol-z", type=float, default=0.5, help="maintain: |analysed z-energy delta| allowed")
+    ap.add_argument("--sessions", type=int, default=48, help="number of sessions (start tracks spread over the library)")
+    ap.add_argument("--schedule", default="up:5,peak:5,maintain:4,down:5", help="goal:count per transition")
+    ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "recommend_quality.json"))
+    args = ap.parse_args()
+    goals = [g.strip() for g in args.goals.split(",") if g.strip()]
+    t0 = time.perf_counter()
+    try:
+        schedule = parse_schedule(args.schedule)
+        s = load_setup(args.data, args.lib)
+    except (ValueError, RecommendError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    args.session_tracks = len(schedule) + 1
+    unknown = [g for g in (*goals, *schedule) if g not in s.rec.config.goals]
+    if unknown:
+        raise SystemExit(f"unknown goal(s): {', '.join(sorted(set(unknown)))}")
+    tol = {"truth": args.maintain_tol, "analysed": args.maintain_tol_z}
+    q, failures, latency_s = run_queries(s, goals, args.top_k, tol)
+    sessions = run_sessions(s, args.sessions, schedule, args.top_k, args.maintain_tol)
+    summary = summarise(q, sessions, args.top_k)
+    extra = {"analysis": analysis_accuracy(s), "p50_ms": 1000 * np.percentile(latency_s, 50), "p95_ms": 1000 * np.percentile(latency_s, 95)}
+    print_report(s, q, summary, failures, args, extra)
+    print(f"\n(ran in {time.perf_counter() - t0:.0f} s)")
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    failure_counts = {f"{r.constraint}: {r.reason}": {"picks": int(r.picks), "tracks": int(r.tracks)} for r in failure_table(failures).itertuples(index=False)}
+    payload = {"args": {k: v for k, v in vars(args).items()}, "summary": summary, "failures": failure_counts, **extra, "targets": target_lines(summary, args.top_k)}
+    out.write_text(json.dumps(payload, indent=1, default=float), encoding="utf-8")
+    print(f"JSON: {out}")
+
+
+if __name__ == "__main__":
+    main()
