@@ -33,7 +33,7 @@ def test_score_is_the_weighted_sum_of_its_components():
     res = lib.engine().recommend("t00005", goal="up", top_k=10)
     w = CFG.weights.as_dict()
     for r in res:
-        assert set(r["components"]) == {"similarity", "energy_goal", "low_end", "mixability", "key", "hype", "diversity", "variation"}
+        assert set(r["components"]) == {"similarity", "style", "energy_goal", "low_end", "mixability", "key", "hype", "diversity", "variation"}
         assert r["score"] == pytest.approx(sum(w[k] * v for k, v in r["components"].items()))
     strict = [r["score"] for r in res if not r["relaxed"]]
     assert strict == sorted(strict, reverse=True)
@@ -168,3 +168,12 @@ def test_external_current_track_uses_library_statistics():
     from_lib = engine.recommend("t00003", top_k=6)
     # same audio: same candidates, except the outside copy may be followed by the library copy
     assert [r["track_id"] for r in from_file if r["track_id"] != "t00003"][:4] == [r["track_id"] for r in from_lib][:4]
+
+
+def test_style_term_is_the_track_vector_cosine():
+    lib = clustered_library(80, seed=3)
+    engine = lib.engine()
+    cur = engine.current_from_library("t00007")
+    for r in engine.recommend("t00007", top_k=5):
+        cand = engine.track.take([r["track_id"]])[0]
+        assert r["components"]["style"] == pytest.approx(float(cand @ cur.track_vector), abs=1e-6)

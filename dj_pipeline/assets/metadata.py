@@ -22,12 +22,9 @@ def table_preview(df: pd.DataFrame, columns: Sequence[str] | None = None, n: int
 
 
 def png_markdown(fig) -> MetadataValue:  # noqa: ANN001 - a matplotlib Figure
-    """Embed a small matplotlib figure as a base64 PNG in markdown (closes the figure)."""
-    import matplotlib.pyplot as plt
-
+    """Embed a small matplotlib figure as a base64 PNG in markdown."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=70, bbox_inches="tight")
-    plt.close(fig)
     return MetadataValue.md(f"![plot](data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()})")
 
 
@@ -36,12 +33,10 @@ def histogram_md(values: pd.Series, title: str, bins: int = 30) -> MetadataValue
     vals = pd.to_numeric(values, errors="coerce").dropna()
     if vals.empty:
         return None
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend (e.g. a notebook's) alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4, 2.2))
+    fig = Figure(figsize=(4, 2.2))
+    ax = fig.subplots()
     ax.hist(vals, bins=bins, color="#4c72b0")
     ax.set_title(title, fontsize=9)
     ax.tick_params(labelsize=7)

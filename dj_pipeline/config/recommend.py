@@ -46,6 +46,7 @@ class GoalSpec:
 @dataclass(frozen=True)
 class Weights:
     similarity: float = 1.0
+    style: float = 0.0
     energy_goal: float = 1.0
     low_end: float = 0.5
     mixability: float = 0.3

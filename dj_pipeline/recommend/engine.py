@@ -158,7 +158,11 @@ class RecommendationEngine:
         earlier = [t for t in dict.fromkeys(history) if t != cur.track_id][-cfg.scoring.diversity_last_n :]
         recent_vectors = self.track.take(earlier)
         learned = self.ranker.predict(pairs) if self.ranker is not None else None
-        comps = score_components(pairs, candidates, self.track.take(cand_ids), recent_vectors, self._recent(earlier, cur), goal_spec, cfg, learned)
+        cand_track_vectors = self.track.take(cand_ids)
+        style = cand_track_vectors @ np.asarray(cur.track_vector, dtype=np.float64) if cur.track_vector is not None else None
+        comps = score_components(
+            pairs, candidates, cand_track_vectors, recent_vectors, self._recent(earlier, cur), goal_spec, cfg, learned, style
+        )
         scores = weighted_score(comps, cfg.weights)
         order = self._tiered_order(cur, candidates, scores, top_k)
         return _results(cand_ids, candidates, comps, scores, order)

@@ -97,12 +97,15 @@ def score_components(
     goal: GoalSpec,
     config: RecommendConfig,
     learned: np.ndarray | None = None,
+    style_similarity: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """All re-ranking components, one array each, aligned with the rows of ``pairs``.
 
     ``candidate_vectors``: pooled track embeddings of the candidates (NaN rows when missing);
     ``recent_vectors``: embeddings of the last N tracks played before the current one;
-    ``recent``: prepared feature columns of those tracks plus the current one.
+    ``recent``: prepared feature columns of those tracks plus the current one;
+    ``style_similarity``: cosine of the current and candidate pooled track vectors (whole-track
+    character, where ``similarity`` is about the seam: outro against intro).
     """
     s = config.scoring
     dist = variation_distance(candidates, recent, s.variation_columns)
@@ -116,6 +119,8 @@ def score_components(
         "diversity": -np.clip(max_similarity(candidate_vectors, recent_vectors), 0.0, 1.0),
         "variation": closeness(dist - s.variation_target_z, s.variation_width_z),
     }
+    if style_similarity is not None:
+        comps["style"] = np.clip(np.asarray(style_similarity, dtype=np.float64), -1.0, 1.0)
     if learned is not None:
         comps["learned"] = np.clip(np.asarray(learned, dtype=np.float64), 0.0, 1.0)
     return {name: np.nan_to_num(np.asarray(v, dtype=np.float64), nan=0.0) for name, v in comps.items()}

@@ -98,8 +98,11 @@ def run_per_track(
 
 def _results(fn: Callable[[Any], Iterable[dict]], items: list[Any], n_workers: int) -> Iterator[tuple[list[dict], str | None]]:
     if n_workers <= 1:
-        for item in items:
-            yield process_track(fn, item)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):  # the same arithmetic as in a worker: results do not depend on workers
+            for item in items:
+                yield process_track(fn, item)
         return
     ctx = multiprocessing.get_context("spawn")
     try:
