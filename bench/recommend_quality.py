@@ -323,10 +323,26 @@ def analysis_accuracy(s: Setup) -> str:
             f"key_clarity < {cfg.key.min_clarity}: {unclear:.1%}; Spearman(energy, truth energy_level) {rho:.2f}")  # fmt: skip
 
 
+def ensure_data(lib: Path, data: Path, n_tracks: int, seed: int) -> None:
+    """Generate the demo library and ingest it (dsp backend) unless both are already there."""
+    if not (lib / "truth.csv").exists():
+        from dj_pipeline.demo import generate_library
+
+        print(f"generating {n_tracks} demo tracks into {lib} (minutes) ...", flush=True)
+        generate_library(lib, n_tracks=n_tracks, n_samples=0, seed=seed)
+    if not (data / "dj.duckdb").exists():
+        from dj_pipeline.pipeline import run_ingest
+
+        print(f"ingesting {lib / 'tracks'} into {data} (minutes) ...", flush=True)
+        run_ingest(lib / "tracks", data, embedding_backend="dsp", show_progress=False)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="/tmp/recbench/data", help="ingested data directory")
     ap.add_argument("--lib", default="/tmp/recbench/lib", help="demo library folder with truth.csv")
+    ap.add_argument("--tracks", type=int, default=240, help="demo tracks to generate when --lib has no truth.csv")
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--top-k", type=int, default=10)
     ap.add_argument("--goals", default="maintain,up,down,peak")
     ap.add_argument("--maintain-tol", type=float, default=0.1, help="maintain: |truth energy_level delta| allowed")
@@ -337,6 +353,7 @@ def main() -> None:
     args = ap.parse_args()
     goals = [g.strip() for g in args.goals.split(",") if g.strip()]
     t0 = time.perf_counter()
+    ensure_data(Path(args.lib), Path(args.data), args.tracks, args.seed)
     try:
         schedule = parse_schedule(args.schedule)
         s = load_setup(args.data, args.lib)
