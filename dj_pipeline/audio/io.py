@@ -196,10 +196,7 @@ def _probe_pyav(path: Path) -> AudioInfo:
     av = _import_av()
     try:
         with av.open(str(path)) as container:
-            streams = [s for s in container.streams if s.type == "audio"]
-            if not streams:
-                raise AudioDecodeError("no audio stream in the file")
-            st = streams[0]
+            st = _first_audio_stream(container)
             sr = int(st.codec_context.sample_rate or st.rate or 0)
             channels = int(st.codec_context.channels or 0) if hasattr(st.codec_context, "channels") else 0
             if not channels:
@@ -224,10 +221,7 @@ def _read_pyav(path: Path, offset_s: float, duration_s: float | None) -> tuple[n
     chunks: list[np.ndarray] = []
     try:
         with av.open(str(path)) as container:
-            streams = [s for s in container.streams if s.type == "audio"]
-            if not streams:
-                raise AudioDecodeError("no audio stream in the file")
-            st = streams[0]
+            st = _first_audio_stream(container)
             sr = int(st.codec_context.sample_rate)
             if offset_s > 0:
                 container.seek(int(offset_s * 1_000_000), any_frame=False, backward=True)
@@ -258,6 +252,13 @@ def _read_pyav(path: Path, offset_s: float, duration_s: float | None) -> tuple[n
     if duration_s is not None:
         y = y[:, : int(round(duration_s * sr))]
     return y, sr
+
+
+def _first_audio_stream(container):  # noqa: ANN001, ANN202 - PyAV container and stream
+    streams = [s for s in container.streams if s.type == "audio"]
+    if not streams:
+        raise AudioDecodeError("no audio stream in the file")
+    return streams[0]
 
 
 def _import_av():
