@@ -8,6 +8,7 @@ changed or an output is missing. A second run with no file changes decodes no au
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -22,6 +23,7 @@ from dj_pipeline.storage import DataPaths
 from dj_pipeline.storage.parquet import clean_stale_temp_files
 from dj_pipeline.storage.tables import BATCH_ASSETS, read_catalog
 
+INGEST_STATE_FILE = "ingest_state.json"
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -55,8 +57,13 @@ concurrency:
 """
 
 
-def pending_batches(paths: DataPaths) -> dict[str, list[str]]:
-    """Batches in the catalog with missing outputs, mapped to the batch assets still to run."""
+def pending_batches(paths: DataPaths, embedding: tuple[str, str | None] | None = None) -> dict[str, list[str]]:
+    """Batches in the catalog with missing outputs, mapped to the batch assets still to run.
+
+    ``embedding`` = (backend, model or None): a batch embedded with another backend (or another
+    DSP model version) is embedded again, so a library never ends up split across backends after
+    CLAP weights are added.
+    """
     catalog = read_catalog(paths)
     if catalog.empty:
         return {}
@@ -65,9 +72,50 @@ def pending_batches(paths: DataPaths) -> dict[str, list[str]]:
         missing = [a for a in BATCH_ASSETS if not paths.batch_file(a, batch).exists()]
         if "track_windows" in missing:
             missing = list(BATCH_ASSETS)  # downstream of windows must follow them
+        elif "track_embeddings" not in missing and embedding is not None and _needs_reembedding(paths, batch, embedding):
+            missing.append("track_embeddings")
         if missing:
             todo[batch] = missing
     return todo
+
+
+def _needs_reembedding(paths: DataPaths, batch: str, wanted: tuple[str, str | None]) -> bool:
+    have = _embedded_with(paths, batch)
+    if have is None:
+        return False
+    backend, model = wanted
+    return have[0] != backend or (model is not None and have[1] != model)
+
+
+def _embedded_with(paths: DataPaths, batch: str) -> tuple[str, str | None] | None:
+    """(backend, model) of a batch's embeddings, ``None`` when the batch has none."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(paths.batch_file("track_embeddings", batch), columns=["backend", "model"])
+    if table.num_rows == 0:
+        return None
+    return str(table.column("backend")[0]), str(table.column("model")[0])
+
+
+def requested_embedding(backend: str, model: str | None) -> tuple[str, str | None]:
+    """The (backend, model) an ingest will embed with; the model only where it is cheap to know (dsp)."""
+    from dj_pipeline.embeddings import get_embedder, resolve_backend
+
+    resolved = resolve_backend(backend, model)
+    return (resolved, get_embedder("dsp").model) if resolved == "dsp" else (resolved, None)
+
+
+def load_state(paths: DataPaths) -> dict:
+    """What the last successful ingest remembered (``ingest_state.json``), ``{}`` before one."""
+    f = paths.root / INGEST_STATE_FILE
+    return json.loads(f.read_text(encoding="utf-8")) if f.exists() else {}
+
+
+def save_state(paths: DataPaths, state: dict) -> None:
+    f = paths.root / INGEST_STATE_FILE
+    tmp = f.with_suffix(".partial")
+    tmp.write_text(json.dumps(state), encoding="utf-8")
+    os.replace(tmp, f)
 
 
 def _by_name(assets: list[AssetsDefinition]) -> dict[str, AssetsDefinition]:
@@ -131,15 +179,21 @@ def run_ingest(
         f"scan: {scan.get('tracks', 0)} tracks ({scan.get('new', 0)} new, {scan.get('changed', 0)} changed, "
         f"{scan.get('deleted', 0)} deleted, {scan.get('unchanged', 0)} unchanged), {scan.get('errors', 0)} unreadable files"
     )
-    for batch, missing in pending_batches(paths).items():
+    embedding = requested_embedding(embedding_backend, embedding_model)
+    for batch, missing in pending_batches(paths, embedding).items():
         echo(f"batch {batch}: {', '.join(missing)}")
         run(missing, partition_key=batch)
         report.batches_processed.append(batch)
     library_assets = [n for n in LIBRARY_ASSETS if n in assets]
     changed = bool(report.batches_processed or scan.get("deleted") or scan.get("changed"))
-    if changed or samples_dir or not paths.duckdb_path.exists():
+    from dj_pipeline.automation import library_signature
+
+    state = load_state(paths)
+    samples_signature = library_signature(settings.samples_dir) if settings.samples_dir else "none"
+    if changed or state.get("samples_signature") != samples_signature or not paths.duckdb_path.exists():
         run(library_assets)
         report.library_refreshed = True
+        save_state(paths, {**state, "samples_signature": samples_signature})  # only once the refresh succeeded
     report.seconds = time.perf_counter() - t0
     return report
 

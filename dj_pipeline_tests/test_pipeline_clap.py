@@ -24,8 +24,14 @@ def test_clap_ingest_stores_backend_and_enables_text_search(small_library: Path,
         shutil.copy2(f, lib / f.name)
     samples = tmp_path / "samples"
     shutil.copytree(small_library / "samples", samples)
-    run_ingest(lib, tmp_path / "data", samples_dir=samples, embedding_backend="auto", embedding_model=str(model_dir),
-               device="cpu", show_progress=False, echo=lambda s: None)  # fmt: skip
+    first = run_ingest(lib, tmp_path / "data", samples_dir=samples, embedding_backend="dsp", show_progress=False, echo=lambda s: None)
+    features_file = next((tmp_path / "data" / "parquet" / "track_features").glob("batch=*.parquet"))
+    features_mtime = features_file.stat().st_mtime_ns
+    # CLAP weights appear: the same batch is embedded again (only that asset), never mixed
+    again = run_ingest(lib, tmp_path / "data", samples_dir=samples, embedding_backend="auto", embedding_model=str(model_dir),
+                       device="cpu", show_progress=False, echo=lambda s: None)  # fmt: skip
+    assert again.batches_processed == first.batches_processed and again.library_refreshed
+    assert features_file.stat().st_mtime_ns == features_mtime, "features must not be recomputed for a backend switch"
 
     emb = read_asset(tmp_path / "data", "track_embeddings")
     assert set(emb["backend"]) == {"clap"}, "auto must pick CLAP when weights are on disk"

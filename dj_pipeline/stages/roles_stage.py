@@ -57,6 +57,10 @@ def assign_incremental(
     """
     from dj_pipeline.roles import assign_roles
 
+    if not previous_roles.empty and "fusion_alpha" in previous_roles:
+        # scores made without CLAP are redone once CLAP weights are there (and the other way round)
+        rules_only = previous_roles["fusion_alpha"].astype(float) >= 1.0
+        previous_roles = previous_roles[rules_only == (clap is None)]
     known = set(previous_roles["sample_id"]) if not previous_roles.empty else set()
     known_bad = set(previous_errors["sample_id"]) if "sample_id" in previous_errors else set()
     current_ids = set(catalog["sample_id"])
