@@ -106,14 +106,41 @@ def estimate_tuning(peaks: Peaks, min_hz: float) -> float:
     return float(mean_angle / (2 * np.pi))
 
 
+# Partials 3 and 5 of a note land on other pitch classes (+19.02 and +27.86 semitones): its fifth
+# and major third. Octave partials (2, 4) keep the pitch class and need no care.
+_FOREIGN_PARTIALS_ST = (19.02, 27.86)
+
+
+def overtone_mask(peaks: Peaks, tolerance_st: float = 0.3) -> np.ndarray:
+    """True for peaks that sit where partial 3 or 5 of a lower peak of the same frame would be."""
+    if peaks.pitch.size == 0:
+        return np.zeros(0, dtype=bool)
+    step = 0.05  # semitone grid of the frame/pitch search key
+    span = float(np.ceil((peaks.pitch.max() + 1.0) / step)) + 64.0
+    key = peaks.frame * span + np.round(peaks.pitch / step)
+    order = np.sort(key)
+    found = np.zeros(peaks.pitch.size, dtype=bool)
+    for interval in _FOREIGN_PARTIALS_ST:
+        lo = peaks.frame * span + np.round((peaks.pitch - interval - tolerance_st) / step)
+        hi = peaks.frame * span + np.round((peaks.pitch - interval + tolerance_st) / step)
+        found |= np.searchsorted(order, hi, side="right") > np.searchsorted(order, lo, side="left")
+    return found
+
+
 def peak_chroma(peaks: Peaks, tuning: float, cfg: KeyConfig) -> np.ndarray:
-    """Chroma (12, frames) from peaks, log-compressed and weighted by closeness to the semitone."""
+    """Chroma (12, frames) from peaks, log-compressed and weighted by closeness to the semitone.
+
+    Peaks that may be partial 3 or 5 of a lower note count ``overtone_weight`` (they would lend
+    the note's fifth and third weight the music does not give them).
+    """
     chroma = np.zeros((12, peaks.n_frames))
     if peaks.pitch.size == 0:
         return chroma
     p = peaks.pitch - tuning
     nearest = np.round(p)
     closeness = np.cos(np.pi * (p - nearest)) ** 2
+    if cfg.overtone_weight < 1.0:
+        closeness = np.where(overtone_mask(peaks), cfg.overtone_weight, 1.0) * closeness
     scale = float(peaks.mag.max())
     value = np.log1p(cfg.log_gamma * peaks.mag / max(scale, EPS)) * closeness
     pc = (nearest.astype(np.int64) % 12) + 0  # MIDI 60 = C -> pitch class 0

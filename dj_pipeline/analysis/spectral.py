@@ -78,8 +78,8 @@ def pitch_motion(spec: Spectra, cfg: VocalConfig) -> tuple[int, int]:
     """(moving, matched): strong voice-band peaks that glide by a few cents from the last frame.
 
     The ``peaks_per_frame`` strongest bins of the voice band (each ``peak_ratio`` above the band's
-    mean) are refined by parabolic interpolation and matched to the nearest peak of the previous
-    frame within a semitone. A match that moved by ``motion_cents`` (vibrato, glides, portamento)
+    mean, and mostly harmonic in the HPSS split) are refined by parabolic interpolation and matched
+    to the nearest peak of the previous frame within a semitone. A match that moved by ``motion_cents`` (vibrato, glides, portamento)
     counts as moving; held synth notes move by ~0 cents, drum hiss does not match.
     """
     lo, hi = cfg.band_hz
@@ -94,14 +94,22 @@ def pitch_motion(spec: Spectra, cfg: VocalConfig) -> tuple[int, int]:
     a, b, c = log_p[k, t], log_p[k + 1, t], log_p[k + 2, t]
     denom = a - 2 * b + c
     shift = np.where(np.abs(denom) > EPS, 0.5 * (a - c) / np.where(np.abs(denom) > EPS, denom, 1.0), 0.0)
-    is_peak = (b > a) & (b >= c) & (centre[k, t] > cfg.peak_ratio * centre.mean(axis=0, keepdims=True))
-    cents = 1200.0 * np.log2(np.maximum((band[0] + k + np.clip(shift, -0.5, 0.5)) * (spec.freqs_hz[1]), EPS))
+    hz = (band[0] + k + np.clip(shift, -0.5, 0.5)) * spec.freqs_hz[1]
+    mel_band = np.clip(np.searchsorted(spec.mel_freqs_hz, hz), 0, spec.mel_freqs_hz.size - 1)
+    harmonic_share = spec.harmonic[mel_band, t] / (spec.mel[mel_band, t] + EPS)  # kick sweeps are percussive
+    is_peak = (b > a) & (b >= c) & (centre[k, t] > cfg.peak_ratio * centre.mean(axis=0, keepdims=True)) & (harmonic_share >= 0.5)
+    cents = 1200.0 * np.log2(np.maximum(hz, EPS))
     cents = np.where(is_peak, cents, np.nan)
     diff = np.abs(cents[:, None, 1:] - cents[None, :, :-1])  # (K now, K before, frames - 1)
-    nearest = np.nanmin(np.where(np.isfinite(diff), diff, np.inf), axis=1)
+    diff = np.where(np.isfinite(diff), diff, np.inf)
+    j = np.argmin(diff, axis=1)  # (K, frames - 1): the previous frame's peak each one continues
+    nearest = np.take_along_axis(diff, j[:, None, :], axis=1)[:, 0, :]
+    level_step_db = 10.0 / np.log(10.0) * np.abs(b[:, 1:] - np.take_along_axis(b[:, :-1], j, axis=0))
     matched = nearest < 100.0
     lo_c, hi_c = cfg.motion_cents
-    moving = matched & (nearest >= lo_c) & (nearest <= hi_c)
+    # a glide keeps its level; the interpolated peak of two beating (detuned) partials jumps
+    # while their sum dips, so a level step over max_level_step_db is not counted as motion
+    moving = matched & (nearest >= lo_c) & (nearest <= hi_c) & (level_step_db <= cfg.max_level_step_db)
     return int(moving.sum()), int(matched.sum())
 
 

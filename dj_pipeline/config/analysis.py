@@ -59,6 +59,7 @@ class KeyConfig:
     salient_only: bool = True
     min_salient_peaks_per_s: float = 0.3
     log_gamma: float = 100.0
+    overtone_weight: float = 0.5
     tuning_min_hz: float = 100.0
     section_s: float = 15.0
     section_weight_power: float = 0.5
@@ -124,6 +125,7 @@ class VocalConfig:
     peaks_per_frame: int = 3
     peak_ratio: float = 10.0
     motion_cents: tuple[float, float] = (3.0, 60.0)
+    max_level_step_db: float = 1.5
     motion_ref: float = 0.1
 
 
