@@ -18,6 +18,7 @@ from dj_pipeline.recommend.errors import EmptyLibraryError
 from dj_pipeline.recommend.models import TransitionRanker
 from dj_pipeline.recommend.vectors import VectorTable
 from dj_pipeline.storage import DataPaths, read_asset
+from dj_pipeline.storage.tables import read_catalog
 
 INDEX_NAMES: tuple[str, ...] = ("intro", "outro", "track")
 
@@ -46,7 +47,8 @@ def load_engine(data_dir: str | os.PathLike | DataPaths | None = None, config: R
     """The engine over the current library of ``data_dir`` (EmptyLibraryError before an ingest)."""
     paths = data_dir if isinstance(data_dir, DataPaths) else DataPaths(data_dir)
     config = config or load_recommend_config()
-    features = read_asset(paths, "track_features")
+    catalog = read_catalog(paths)  # read once, shared by every table below
+    features = read_asset(paths, "track_features", catalog=catalog)
     if features.empty:
         raise EmptyLibraryError(f"no analysed tracks in {paths.root}: run `dj ingest --library DIR` first")
     indexes = {name: load_index(paths, name) for name in INDEX_NAMES}
@@ -61,7 +63,7 @@ def load_engine(data_dir: str | os.PathLike | DataPaths | None = None, config: R
         indexes["outro"] if indexes["outro"] is not None else empty,
         indexes["track"] if indexes["track"] is not None else empty,
         config,
-        tracks=read_asset(paths, "tracks"),
+        tracks=read_asset(paths, "tracks", catalog=catalog),
         stats_table=stats if {"column_name", "mean", "std"} <= set(stats.columns) else None,
         ranker=load_ranker(paths, config) if use_ranker else None,
         index_dir=paths.index_dir,

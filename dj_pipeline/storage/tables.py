@@ -59,7 +59,7 @@ def read_catalog(data_dir: str | os.PathLike | DataPaths) -> pd.DataFrame:
     return read_parquet_files([f]) if f.exists() else pd.DataFrame()
 
 
-def read_errors(data_dir: str | os.PathLike | DataPaths) -> pd.DataFrame:
+def read_errors(data_dir: str | os.PathLike | DataPaths, catalog: pd.DataFrame | None = None) -> pd.DataFrame:
     """Current ingest errors: scan errors of files still present, batch errors of current tracks."""
     paths = data_dir if isinstance(data_dir, DataPaths) else DataPaths(data_dir)
     files = list_batch_files(paths.asset_dir(ERRORS_ASSET))
@@ -69,7 +69,7 @@ def read_errors(data_dir: str | os.PathLike | DataPaths) -> pd.DataFrame:
         errors = pd.concat([errors, read_parquet_files([sample_errors]).drop(columns=["sample_id"], errors="ignore")], ignore_index=True)
     if errors.empty:
         return pd.DataFrame(columns=ERROR_COLUMNS)
-    catalog = read_catalog(paths)
+    catalog = read_catalog(paths) if catalog is None else catalog
     is_batch = ~errors["stage"].isin(["scan", "roles"])
     if is_batch.any() and not catalog.empty:
         current = set(zip(catalog["track_id"], catalog["batch"]))
@@ -80,26 +80,29 @@ def read_errors(data_dir: str | os.PathLike | DataPaths) -> pd.DataFrame:
     return errors.reset_index(drop=True)
 
 
-def read_asset(data_dir: str | os.PathLike | DataPaths, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+def read_asset(
+    data_dir: str | os.PathLike | DataPaths, name: str, columns: list[str] | None = None, catalog: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Current rows of a table, by view name (``tracks``, ``track_features``, ``ingest_errors`` ...).
 
     ``tracks`` is the catalog minus tracks that failed decoding; batch assets are filtered to each
-    track's current batch and to tracks still in the library.
+    track's current batch and to tracks still in the library. A caller reading several tables
+    can pass the ``catalog`` (:func:`read_catalog`) it already holds, so it is read once.
     """
     paths = data_dir if isinstance(data_dir, DataPaths) else DataPaths(data_dir)
+    if name in ("ingest_errors", "tracks", CATALOG_ASSET, *BATCH_ASSETS):
+        catalog = read_catalog(paths) if catalog is None else catalog
     if name == "ingest_errors":
-        return read_errors(paths)
+        return read_errors(paths, catalog)
     if name in ("tracks", CATALOG_ASSET):
-        catalog = read_catalog(paths)
         if catalog.empty or name == CATALOG_ASSET:
             return catalog
-        errors = read_errors(paths)
+        errors = read_errors(paths, catalog)
         failed = set(errors.loc[errors["stage"] != "scan", "track_id"].dropna())
         return catalog[~catalog["track_id"].isin(failed)].reset_index(drop=True)
     if name in BATCH_ASSETS:
         cols = None if columns is None else list(dict.fromkeys([*columns, "track_id", "batch"]))
         df = read_parquet_files(list_batch_files(paths.asset_dir(name)), columns=cols)
-        catalog = read_catalog(paths)
         if df.empty or catalog.empty:
             return df.iloc[0:0]
         current = catalog[["track_id", "batch"]]
