@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -23,6 +24,7 @@ def test_tonality(root: int | None, mode: str | None, text: str) -> None:
 
 
 def test_export_library_and_session_playlist(ingested: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ingested = Path(shutil.copytree(ingested, tmp_path / "data"))  # the session below must not leak into the shared fixture
     tracks = read_asset(ingested, "tracks")
     features = read_asset(ingested, "track_features").set_index("track_id")
     session = SessionRecommender(ingested, session="export_test")
