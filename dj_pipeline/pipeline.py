@@ -135,6 +135,7 @@ def run_ingest(
 ) -> IngestReport:
     """Materialize every asset for ``library_dir`` incrementally; raises ``UserError`` for bad input."""
     from dj_pipeline.assets.resources import settings_from_env
+    from dj_pipeline.automation import library_signature
     from dj_pipeline.definitions import defs
 
     library = Path(library_dir).expanduser()
@@ -184,12 +185,11 @@ def run_ingest(
         echo(f"batch {batch}: {', '.join(missing)}")
         run(missing, partition_key=batch)
         report.batches_processed.append(batch)
-    library_assets = [n for n in LIBRARY_ASSETS if n in assets]
+    # Without --samples the drum-role tables of an earlier ingest are kept as they are.
+    library_assets = [n for n in LIBRARY_ASSETS if n in assets and (settings.samples_dir or n not in ROLE_ASSETS)]
     changed = bool(report.batches_processed or scan.get("deleted") or scan.get("changed"))
-    from dj_pipeline.automation import library_signature
-
     state = load_state(paths)
-    samples_signature = library_signature(settings.samples_dir) if settings.samples_dir else "none"
+    samples_signature = library_signature(settings.samples_dir) if settings.samples_dir else state.get("samples_signature")
     if changed or state.get("samples_signature") != samples_signature or not paths.duckdb_path.exists():
         run(library_assets)
         report.library_refreshed = True
@@ -199,6 +199,7 @@ def run_ingest(
 
 
 LIBRARY_ASSETS = ["feature_stats", "sample_catalog", "sample_roles", "role_pools", "faiss_index", "similarity_model", "transition_ranker", "duckdb_catalog"]
+ROLE_ASSETS = frozenset({"sample_catalog", "sample_roles", "role_pools"})
 
 
 def _last_metadata(instance: DagsterInstance, asset_name: str) -> dict:

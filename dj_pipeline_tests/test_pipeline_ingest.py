@@ -138,6 +138,11 @@ def test_bad_files_are_listed_and_good_ones_ingested(small_library: Path, tmp_pa
     # bad files are not retried while unchanged
     report = _ingest(lib, data, samples_dir=samples)
     assert report.batches_processed == []
+    # an ingest without --samples keeps the drum-role tables of the last one
+    roles_before = read_asset(data, "sample_roles")
+    next(p for p in sorted(lib.iterdir()) if p.is_file()).unlink()  # a deletion forces a library refresh
+    assert _ingest(lib, data).library_refreshed
+    assert len(read_asset(data, "sample_roles")) == len(roles_before) > 0
 
 
 def test_sigkill_midway_then_rerun_finishes(small_library: Path, tmp_path: Path) -> None:
