@@ -177,3 +177,15 @@ def test_style_term_is_the_track_vector_cosine():
     for r in engine.recommend("t00007", top_k=5):
         cand = engine.track.take([r["track_id"]])[0]
         assert r["components"]["style"] == pytest.approx(float(cand @ cur.track_vector), abs=1e-6)
+
+
+def test_maintain_uses_its_own_tighter_energy_window():
+    cfg = load_recommend_config()
+    assert cfg.goal("maintain").energy_width_z < cfg.scoring.energy_width_z
+    lib = clustered_library(80, seed=4)
+    engine = lib.engine()
+    cur = engine.current_from_library("t00003")
+    for r in engine.recommend("t00003", goal="maintain", top_k=5):
+        delta = float(engine.table.loc[r["track_id"], "z_energy"]) - float(cur.features["z_energy"])
+        expected = np.exp(-0.5 * (delta / cfg.goal("maintain").energy_width_z) ** 2)
+        assert r["components"]["energy_goal"] == pytest.approx(expected, abs=1e-6)

@@ -41,6 +41,7 @@ class RelaxStep:
 class GoalSpec:
     energy_delta: float = 0.0
     hype_sign: float = 0.0
+    energy_width_z: float | None = None  # overrides scoring.energy_width_z for this goal
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ def score_components(
     dist = variation_distance(candidates, recent, s.variation_columns)
     comps = {
         "similarity": pairs["embedding_similarity"].to_numpy(dtype=np.float64),
-        "energy_goal": closeness(pairs["energy_delta"].to_numpy() - goal.energy_delta, s.energy_width_z),
+        "energy_goal": closeness(pairs["energy_delta"].to_numpy() - goal.energy_delta, goal.energy_width_z or s.energy_width_z),
         "low_end": closeness(pairs["low_end_distance"].to_numpy(), s.low_end_width_z),
         "mixability": np.clip(pairs["intro_mix"].to_numpy(dtype=np.float64), 0.0, 1.0),
         "key": key_score(pairs["camelot_distance"].to_numpy(), pairs["boost_move"].to_numpy(), pairs["key_clarity_min"].to_numpy(), config.key),
