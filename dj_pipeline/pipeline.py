@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from dj_pipeline.storage.parquet import clean_stale_temp_files
 from dj_pipeline.storage.tables import BATCH_ASSETS, read_catalog
 
 INGEST_STATE_FILE = "ingest_state.json"
+RUN_PID_TAG = "dj/pid"
+RUN_HOST_TAG = "dj/host"
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -55,6 +58,37 @@ concurrency:
   pools:
     default_limit: 1
 """
+
+
+def release_dead_runs(instance: DagsterInstance) -> list[str]:
+    """Fail the runs of earlier ``dj ingest`` processes on this host that died (SIGKILL, power cut).
+
+    A killed process never releases the concurrency-pool slots its steps claimed, so the next run
+    would wait for them forever. Runs started by ``dagster dev`` carry no ``dj/pid`` tag and are
+    left to Dagster's own run monitoring.
+    """
+    from dagster import DagsterRunStatus, RunsFilter
+
+    alive_statuses = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.NOT_STARTED]
+    runs = instance.get_runs(RunsFilter(statuses=alive_statuses, tags={RUN_HOST_TAG: socket.gethostname()}))
+    released: list[str] = []
+    for run in runs:
+        pid = int(run.tags.get(RUN_PID_TAG, "0") or 0)
+        if pid and pid != os.getpid() and not _process_alive(pid):
+            instance.report_run_failed(run, message=f"dj ingest process {pid} is gone (killed?); its run is failed")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            released.append(run.run_id)
+    return released
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def pending_batches(paths: DataPaths, embedding: tuple[str, str | None] | None = None) -> dict[str, list[str]]:
@@ -157,6 +191,9 @@ def run_ingest(
     )
     logging.getLogger("dagster").setLevel(logging.WARNING)
     instance = dagster_instance(paths)
+    for run_id in release_dead_runs(instance):
+        echo(f"released the pool slots of run {run_id} (its process was killed)")
+    run_tags = {RUN_PID_TAG: str(os.getpid()), RUN_HOST_TAG: socket.gethostname()}
     assets = _by_name(list(defs.assets))  # type: ignore[arg-type]
     checks = list(defs.asset_checks or [])  # type: ignore[arg-type]
     resources = {"settings": settings}
@@ -168,7 +205,7 @@ def run_ingest(
         own_checks = [c for c in checks if {k.asset_key for k in c.check_keys} <= targets]
         result = materialize(
             [*(assets[n] for n in names), *own_checks], instance=instance, resources=resources, partition_key=partition_key,
-            run_config=QUIET_RUN_CONFIG, raise_on_error=True,
+            run_config=QUIET_RUN_CONFIG, raise_on_error=True, tags=run_tags,
         )  # fmt: skip
         if not result.success:  # pragma: no cover - raise_on_error raises first
             raise RuntimeError(f"materialization of {names} failed")

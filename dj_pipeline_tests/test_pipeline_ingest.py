@@ -149,15 +149,19 @@ def test_sigkill_midway_then_rerun_finishes(small_library: Path, tmp_path: Path)
     lib, data = _copy_tracks(small_library, tmp_path / "lib", 3), tmp_path / "data"
     cmd = [sys.executable, "-m", "dj_pipeline", "ingest", "--library", str(lib), "--data", str(data), "--backend", "dsp", "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    windows_dir = DataPaths(data).asset_dir("track_windows")
+    # kill once features are written: the embedding step (which holds a concurrency-pool slot) is next
+    features_dir = DataPaths(data).asset_dir("track_features")
     deadline = time.time() + 120
-    while time.time() < deadline and not list(windows_dir.glob("batch=*.parquet")):
-        time.sleep(0.05)
+    while time.time() < deadline and not list(features_dir.glob("batch=*.parquet")) and proc.poll() is None:
+        time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    report = _ingest(lib, data)
-    assert report.library_refreshed
+    # the rerun must release the dead run's pool slot and finish (a subprocess, so a hang fails the test)
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert "released the pool slots of run" in rerun.stdout  # the killed run was mid-way: it is failed, its slots freed
     n = len(list(lib.rglob("*.*")))
     assert _sql(data, "SELECT count(DISTINCT track_id) FROM track_features")[0][0] == n
+    assert _sql(data, "SELECT count(DISTINCT track_id) FROM track_embeddings")[0][0] == n
     for f in DataPaths(data).parquet_dir.rglob("*.parquet"):
         pd.read_parquet(f)  # every finished file is readable; temp files of the killed run are ignored
