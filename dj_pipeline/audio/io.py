@@ -11,7 +11,9 @@ callers can record it in ``ingest_errors`` and carry on.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,8 +175,35 @@ def _format_name(path: Path, sf_format: str) -> str:
     return {"wave": "wav", "aif": "aiff", "oga": "ogg"}.get(ext, ext) or str(sf_format).lower()
 
 
+@contextmanager
+def _quiet_native_stderr(enabled: bool) -> Iterator[None]:
+    """Silence C-level stderr (file descriptor 2) for the duration, when ``enabled``.
+
+    mpg123 inside libsndfile prints "part2_3_length ... too large" for the first frame after every
+    seek into an MP3 (its bit reservoir points before the seek position). The frame is decoded as
+    silence, which the window reader tolerates; the message is only noise on the DJ's terminal.
+    """
+    if not enabled:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (some notebook/embedded setups)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _read_soundfile(path: Path, offset_s: float, duration_s: float | None) -> tuple[np.ndarray, int]:
-    with sf.SoundFile(str(path)) as f:
+    with sf.SoundFile(str(path)) as f, _quiet_native_stderr(path.suffix.lower() == ".mp3" and offset_s > 0):
         native_sr = int(f.samplerate)
         start = max(0, int(round(offset_s * native_sr)))
         if start >= f.frames:
