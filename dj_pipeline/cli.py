@@ -89,9 +89,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_roles(args: argparse.Namespace) -> int:
     from dj_pipeline.roles import assign_folder
 
+    from dj_pipeline.embeddings import get_embedder, resolve_backend
+
     if not Path(args.samples).is_dir():
         raise UserError(f"samples folder not found: {args.samples}")
-    roles, pools, errors = assign_folder(args.samples)
+    # CLAP zero-shot scores join the rules when CLAP weights are on disk (same rule as the asset)
+    clap = get_embedder("clap", model=args.model) if resolve_backend(args.backend, args.model) == "clap" else None
+    roles, pools, errors = assign_folder(args.samples, clap=clap)
     if args.json:
         print(roles.to_json(orient="records", default_handler=str))
         return 0
@@ -187,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("roles", help="assign drum roles to the one-shots in a folder")
     p.add_argument("--samples", required=True)
+    p.add_argument("--backend", default="auto", choices=["auto", "dsp", "clap"], help="dsp: rules only; auto: + CLAP when weights exist")
+    p.add_argument("--model", default=None, help="CLAP model id (HF cache) or local directory")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_roles)
 

@@ -52,3 +52,16 @@ def test_clap_ingest_stores_backend_and_enables_text_search(small_library: Path,
 def test_text_search_on_dsp_library_names_the_backend(ingested: Path) -> None:
     with pytest.raises(TextSearchUnavailable, match="clap"):
         Recommender(ingested).search_text("warm deep house")
+
+
+def test_cli_roles_fuse_clap_when_asked(small_library: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from dj_pipeline.cli import main
+
+    model_dir = save_tiny_clap(tmp_path / "tiny_clap")
+    assert main(["roles", "--samples", str(small_library / "samples"), "--json", "--backend", "clap", "--model", str(model_dir)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all(r["fusion_alpha"] < 1.0 and r["p_clap_core"] is not None for r in rows)
+    assert main(["roles", "--samples", str(small_library / "samples"), "--json", "--backend", "dsp"]) == 0
+    assert all(r["fusion_alpha"] == 1.0 for r in json.loads(capsys.readouterr().out))
