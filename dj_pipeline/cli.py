@@ -22,8 +22,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from dj_pipeline.pipeline import run_ingest
 
     report = run_ingest(
-        args.library, args.data, args.samples, args.profile, args.backend, args.model, args.device, show_progress=not args.quiet
-    )
+        args.library, args.data, args.samples, args.profile, args.backend, args.model, args.device,
+        show_progress=not args.quiet, drum_profiles=args.drum_profiles,
+    )  # fmt: skip
     print(f"ingest done in {report.seconds:.1f}s: {len(report.batches_processed)} batch(es) processed, "
           f"library assets {'refreshed' if report.library_refreshed else 'unchanged'}")  # fmt: skip
     return 0
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default=os.environ.get("DJ_EMBEDDING_BACKEND", "auto"), choices=["auto", "dsp", "clap"])
     p.add_argument("--model", default=None, help="CLAP model id (HF cache) or local directory")
     p.add_argument("--device", default=None, help="cuda, mps or cpu for CLAP (default: auto)")
+    p.add_argument("--drum-profiles", action="store_true", help="also store each track's drum-role shares (a few s per track)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     _data_arg(p)
     p.set_defaults(func=cmd_ingest)

@@ -22,7 +22,7 @@ from dagster import AssetsDefinition, DagsterInstance, materialize
 from dj_pipeline.errors import UserError
 from dj_pipeline.storage import DataPaths
 from dj_pipeline.storage.parquet import clean_stale_temp_files
-from dj_pipeline.storage.tables import BATCH_ASSETS, read_catalog
+from dj_pipeline.storage.tables import BATCH_ASSETS, OPTIONAL_BATCH_ASSETS, read_catalog
 
 INGEST_STATE_FILE = "ingest_state.json"
 RUN_PID_TAG = "dj/pid"
@@ -91,12 +91,14 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def pending_batches(paths: DataPaths, embedding: tuple[str, str | None] | None = None) -> dict[str, list[str]]:
+def pending_batches(
+    paths: DataPaths, embedding: tuple[str, str | None] | None = None, optional: tuple[str, ...] = ()
+) -> dict[str, list[str]]:
     """Batches in the catalog with missing outputs, mapped to the batch assets still to run.
 
     ``embedding`` = (backend, model or None): a batch embedded with another backend (or another
     DSP model version) is embedded again, so a library never ends up split across backends after
-    CLAP weights are added.
+    CLAP weights are added. ``optional`` names opt-in batch assets (drum profiles) to fill in too.
     """
     catalog = read_catalog(paths)
     if catalog.empty:
@@ -108,6 +110,7 @@ def pending_batches(paths: DataPaths, embedding: tuple[str, str | None] | None =
             missing = list(BATCH_ASSETS)  # downstream of windows must follow them
         elif "track_embeddings" not in missing and embedding is not None and _needs_reembedding(paths, batch, embedding):
             missing.append("track_embeddings")
+        missing += [a for a in optional if a not in missing and not paths.batch_file(a, batch).exists()]
         if missing:
             todo[batch] = missing
     return todo
@@ -166,6 +169,7 @@ def run_ingest(
     device: str | None = None,
     show_progress: bool = True,
     echo: Callable[[str], None] = print,
+    drum_profiles: bool = False,
 ) -> IngestReport:
     """Materialize every asset for ``library_dir`` incrementally; raises ``UserError`` for bad input."""
     from dj_pipeline.assets.resources import settings_from_env
@@ -218,7 +222,8 @@ def run_ingest(
         f"{scan.get('deleted', 0)} deleted, {scan.get('unchanged', 0)} unchanged), {scan.get('errors', 0)} unreadable files"
     )
     embedding = requested_embedding(embedding_backend, embedding_model)
-    for batch, missing in pending_batches(paths, embedding).items():
+    optional = OPTIONAL_BATCH_ASSETS if drum_profiles else ()
+    for batch, missing in pending_batches(paths, embedding, optional).items():
         echo(f"batch {batch}: {', '.join(missing)}")
         run(missing, partition_key=batch)
         report.batches_processed.append(batch)

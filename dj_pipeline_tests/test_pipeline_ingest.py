@@ -165,3 +165,16 @@ def test_sigkill_midway_then_rerun_finishes(small_library: Path, tmp_path: Path)
     assert _sql(data, "SELECT count(DISTINCT track_id) FROM track_embeddings")[0][0] == n
     for f in DataPaths(data).parquet_dir.rglob("*.parquet"):
         pd.read_parquet(f)  # every finished file is readable; temp files of the killed run are ignored
+
+
+def test_drum_profiles_are_opt_in(copy_of: tuple[Path, Path]) -> None:
+    lib, data = copy_of
+    assert not _has_view(data, "track_drum_profiles")
+    report = _ingest(lib, data, drum_profiles=True)
+    assert len(report.batches_processed) == 1 and report.library_refreshed
+    rows = _sql(data, "SELECT n_hits, share_core + share_accent + share_motion + share_fill + share_texture FROM track_drum_profiles")
+    n_tracks = _sql(data, "SELECT count(*) FROM tracks")[0][0]
+    assert len(rows) == n_tracks
+    for n_hits, total in rows:
+        assert n_hits > 0 and abs(total - 1.0) < 1e-6, "the generated tracks all have drums"
+    assert _ingest(lib, data, drum_profiles=True).batches_processed == []

@@ -16,6 +16,7 @@ from dj_pipeline.assets.resources import INGEST_BATCHES, DJSettings
 from dj_pipeline.config.ingest import load_ingest_config
 from dj_pipeline.config.windows import load_windows_config
 from dj_pipeline.stages import StageOutput, windows_for_batch
+from dj_pipeline.stages.drum_profile_stage import drum_profiles_for_batch
 from dj_pipeline.stages.embeddings_stage import embeddings_for_batch
 from dj_pipeline.stages.features_stage import features_for_batch
 from dj_pipeline.storage import DataPaths, read_parquet_files
@@ -131,4 +132,23 @@ def track_embeddings(context: AssetExecutionContext, settings: DJSettings) -> Ma
         context, settings, "track_embeddings", "embeddings",
         lambda tracks: embeddings_for_batch(tracks, windows, embedder, settings.show_progress),
         lambda rows: {"backend": MetadataValue.text(embedder.backend), "model": MetadataValue.text(str(embedder.model))},
+    )  # fmt: skip
+
+
+@asset(
+    partitions_def=INGEST_BATCHES,
+    deps=[track_windows],
+    group_name="roles",
+    kinds={"python", "parquet"},
+    description=(
+        "Opt-in (`dj ingest --drum-profiles`, or materialize it here): the share of each drum role "
+        "(CORE/ACCENT/MOTION/FILL/TEXTURE) among the drum hits of a track's main window, from the "
+        "same assigner as the one-shot pools. Costs a few CPU seconds per track."
+    ),
+)
+def track_drum_profiles(context: AssetExecutionContext, settings: DJSettings) -> MaterializeResult:
+    windows = batch_rows(settings.paths, "track_windows", context.partition_key)
+    return _materialize(
+        context, settings, "track_drum_profiles", "drum_profiles",
+        lambda tracks: drum_profiles_for_batch(tracks, windows, settings.show_progress),
     )  # fmt: skip

@@ -16,9 +16,16 @@ import duckdb
 
 from dj_pipeline.storage.parquet import list_batch_files
 from dj_pipeline.storage.paths import DataPaths
-from dj_pipeline.storage.tables import BATCH_ASSETS, CATALOG_ASSET, CATALOG_FILE, ERRORS_ASSET, SAMPLE_ERRORS_ASSET
+from dj_pipeline.storage.tables import (
+    BATCH_ASSETS,
+    CATALOG_ASSET,
+    CATALOG_FILE,
+    ERRORS_ASSET,
+    OPTIONAL_BATCH_ASSETS,
+    SAMPLE_ERRORS_ASSET,
+)
 
-SINGLE_TABLE_VIEWS: tuple[str, ...] = ("sample_catalog", "sample_roles", "role_pools", "track_drum_profiles")
+SINGLE_TABLE_VIEWS: tuple[str, ...] = ("sample_catalog", "sample_roles", "role_pools")
 FEATURE_STATS_ASSET = "feature_stats"
 
 
@@ -55,7 +62,7 @@ def view_statements(paths: DataPaths) -> dict[str, str]:
         )
     else:
         views["tracks"] = "SELECT * FROM track_catalog"
-    for asset in BATCH_ASSETS:
+    for asset in (*BATCH_ASSETS, *OPTIONAL_BATCH_ASSETS):
         if list_batch_files(paths.asset_dir(asset)):
             views[asset] = (
                 f"SELECT a.* FROM read_parquet('{_glob(paths.asset_dir(asset))}', union_by_name=true) a "

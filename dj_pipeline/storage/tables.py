@@ -24,6 +24,8 @@ SAMPLE_CATALOG_ASSET = "sample_catalog"
 SAMPLE_ERRORS_ASSET = "sample_errors"
 # Batch-partitioned, per-track assets (every row has track_id and batch).
 BATCH_ASSETS: tuple[str, ...] = ("track_windows", "track_features", "track_embeddings")
+# Batch assets that run only when asked for (``dj ingest --drum-profiles``).
+OPTIONAL_BATCH_ASSETS: tuple[str, ...] = ("track_drum_profiles",)
 # Whole-library tables written by one unpartitioned asset each.
 SINGLE_FILE_ASSETS: tuple[str, ...] = ("sample_roles", "role_pools", "sample_errors")
 ERROR_COLUMNS = ["path", "stage", "error", "first_seen", "last_seen", "track_id", "batch", "size_bytes", "mtime"]
@@ -90,7 +92,7 @@ def read_asset(
     can pass the ``catalog`` (:func:`read_catalog`) it already holds, so it is read once.
     """
     paths = data_dir if isinstance(data_dir, DataPaths) else DataPaths(data_dir)
-    if name in ("ingest_errors", "tracks", CATALOG_ASSET, *BATCH_ASSETS):
+    if name in ("ingest_errors", "tracks", CATALOG_ASSET, *BATCH_ASSETS, *OPTIONAL_BATCH_ASSETS):
         catalog = read_catalog(paths) if catalog is None else catalog
     if name == "ingest_errors":
         return read_errors(paths, catalog)
@@ -100,7 +102,7 @@ def read_asset(
         errors = read_errors(paths, catalog)
         failed = set(errors.loc[errors["stage"] != "scan", "track_id"].dropna())
         return catalog[~catalog["track_id"].isin(failed)].reset_index(drop=True)
-    if name in BATCH_ASSETS:
+    if name in BATCH_ASSETS or name in OPTIONAL_BATCH_ASSETS:
         cols = None if columns is None else list(dict.fromkeys([*columns, "track_id", "batch"]))
         df = read_parquet_files(list_batch_files(paths.asset_dir(name)), columns=cols)
         if df.empty or catalog.empty:
