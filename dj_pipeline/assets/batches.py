@@ -6,6 +6,7 @@ errors atomically, and report counts and a preview.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
@@ -21,6 +22,11 @@ from dj_pipeline.stages.embeddings_stage import embeddings_for_batch
 from dj_pipeline.stages.features_stage import features_for_batch
 from dj_pipeline.storage import DataPaths, read_parquet_files
 from dj_pipeline.storage.tables import read_catalog, write_batch, write_batch_errors
+
+
+def batch_asset(**kwargs: Any) -> Callable:
+    """``@asset`` partitioned by ingest batch and written as Parquet: the shared part of every batch asset."""
+    return asset(partitions_def=INGEST_BATCHES, kinds={"python", "parquet"}, **kwargs)
 
 
 def batch_tracks(paths: DataPaths, batch: str) -> pd.DataFrame:
@@ -63,11 +69,22 @@ def _materialize(
     return MaterializeResult(metadata=metadata)
 
 
-@asset(
-    partitions_def=INGEST_BATCHES,
+def _materialize_from_windows(
+    context: AssetExecutionContext,
+    settings: DJSettings,
+    asset_name: str,
+    stage: str,
+    run: Callable[[pd.DataFrame, pd.DataFrame], StageOutput],
+    extra_metadata: Callable[[pd.DataFrame], dict] | None = None,
+) -> MaterializeResult:
+    """:func:`_materialize` for a stage that works on the batch's ``track_windows`` rows."""
+    windows = batch_rows(settings.paths, "track_windows", context.partition_key)
+    return _materialize(context, settings, asset_name, stage, lambda tracks: run(tracks, windows), extra_metadata)
+
+
+@batch_asset(
     deps=[track_catalog],
     group_name="tracks",
-    kinds={"python", "parquet"},
     automation_condition=AutomationCondition.on_missing(),
     description=(
         "Sampled windows per track (intro, outro, main, tail_1, tail_2) chosen from a streamed "
@@ -84,11 +101,9 @@ def track_windows(context: AssetExecutionContext, settings: DJSettings) -> Mater
     )  # fmt: skip
 
 
-@asset(
-    partitions_def=INGEST_BATCHES,
+@batch_asset(
     deps=[track_windows],
     group_name="tracks",
-    kinds={"python", "parquet"},
     automation_condition=AutomationCondition.eager(),
     description=(
         "DSP features per track from its sampled windows: BPM (+confidence, stability, downbeat), key "
@@ -96,23 +111,19 @@ def track_windows(context: AssetExecutionContext, settings: DJSettings) -> Mater
     ),
 )
 def track_features(context: AssetExecutionContext, settings: DJSettings) -> MaterializeResult:
-    windows = batch_rows(settings.paths, "track_windows", context.partition_key)
-
     def plots(rows: pd.DataFrame) -> dict:
         hists = {f"{c}_histogram": histogram_md(rows.get(c, pd.Series(dtype=float)), c) for c in ("bpm", "energy")}
         return {k: v for k, v in hists.items() if v is not None}
 
-    return _materialize(
+    return _materialize_from_windows(
         context, settings, "track_features", "features",
-        lambda tracks: features_for_batch(tracks, windows, settings.show_progress), plots,
+        lambda tracks, windows: features_for_batch(tracks, windows, settings.show_progress), plots,
     )  # fmt: skip
 
 
-@asset(
-    partitions_def=INGEST_BATCHES,
+@batch_asset(
     deps=[track_windows],
     group_name="tracks",
-    kinds={"python", "parquet"},
     pool="embedding_device",
     automation_condition=AutomationCondition.eager(),
     description=(
@@ -127,19 +138,16 @@ def track_embeddings(context: AssetExecutionContext, settings: DJSettings) -> Ma
         backend=settings.embedding_backend, model=settings.embedding_model or None, device=settings.device or None
     )
     context.log.info("embedding backend=%s model=%s", embedder.backend, embedder.model)
-    windows = batch_rows(settings.paths, "track_windows", context.partition_key)
-    return _materialize(
+    return _materialize_from_windows(
         context, settings, "track_embeddings", "embeddings",
-        lambda tracks: embeddings_for_batch(tracks, windows, embedder, settings.show_progress),
+        lambda tracks, windows: embeddings_for_batch(tracks, windows, embedder, settings.show_progress),
         lambda rows: {"backend": MetadataValue.text(embedder.backend), "model": MetadataValue.text(str(embedder.model))},
     )  # fmt: skip
 
 
-@asset(
-    partitions_def=INGEST_BATCHES,
+@batch_asset(
     deps=[track_windows],
     group_name="roles",
-    kinds={"python", "parquet"},
     description=(
         "Opt-in (`dj ingest --drum-profiles`, or materialize it here): the share of each drum role "
         "(CORE/ACCENT/MOTION/FILL/TEXTURE) among the drum hits of a track's main window, from the "
@@ -147,8 +155,7 @@ def track_embeddings(context: AssetExecutionContext, settings: DJSettings) -> Ma
     ),
 )
 def track_drum_profiles(context: AssetExecutionContext, settings: DJSettings) -> MaterializeResult:
-    windows = batch_rows(settings.paths, "track_windows", context.partition_key)
-    return _materialize(
+    return _materialize_from_windows(
         context, settings, "track_drum_profiles", "drum_profiles",
-        lambda tracks: drum_profiles_for_batch(tracks, windows, settings.show_progress),
+        lambda tracks, windows: drum_profiles_for_batch(tracks, windows, settings.show_progress),
     )  # fmt: skip
