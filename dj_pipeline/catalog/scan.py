@@ -20,7 +20,7 @@ from dj_pipeline.audio import AUDIO_EXTENSIONS, AudioDecodeError, probe
 from dj_pipeline.catalog.hashing import content_id
 from dj_pipeline.catalog.tags import read_tags
 from dj_pipeline.config.ingest import IngestConfig
-from dj_pipeline.storage.tables import ERROR_COLUMNS
+from dj_pipeline.storage.tables import ERROR_COLUMNS, error_row
 
 CATALOG_COLUMNS = [
     "track_id", "path", "rel_path", "filename", "format", "size_bytes", "mtime", "duration_s",
@@ -192,14 +192,4 @@ def _new_row(path: Path, tid: str, st: os.stat_result, root: Path, config: Inges
 def _error_row(path: Path, error: str, now: datetime, prev_err: dict, st: os.stat_result | None = None) -> dict:
     old = prev_err.get(str(path))
     first = old.first_seen if old is not None and old.error == error else now
-    return {
-        "path": str(path),
-        "stage": "scan",
-        "error": error,
-        "first_seen": first,
-        "last_seen": now,
-        "track_id": None,
-        "batch": None,
-        "size_bytes": st.st_size if st else None,
-        "mtime": st.st_mtime if st else None,
-    }
+    return error_row(str(path), "scan", error, first, now, size_bytes=st.st_size if st else None, mtime=st.st_mtime if st else None)

@@ -25,7 +25,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from dj_pipeline.audio import AudioDecodeError
-from dj_pipeline.storage.tables import ERROR_COLUMNS
+from dj_pipeline.storage.tables import ERROR_COLUMNS, error_row
 
 log = logging.getLogger(__name__)
 
@@ -122,14 +122,7 @@ def _limit_threads() -> None:
 
 
 def _error(track: Any, stage: str, message: str, now: datetime) -> dict:
-    return {
-        "path": track.path,
-        "stage": stage,
-        "error": message,
-        "first_seen": now,
-        "last_seen": now,
-        "track_id": track.track_id,
-        "batch": getattr(track, "batch", None),
-        "size_bytes": getattr(track, "size_bytes", None),
-        "mtime": getattr(track, "mtime", None),
-    }
+    return error_row(
+        track.path, stage, message, now, now, track.track_id,
+        getattr(track, "batch", None), getattr(track, "size_bytes", None), getattr(track, "mtime", None),
+    )  # fmt: skip

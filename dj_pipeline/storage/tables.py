@@ -31,6 +31,24 @@ SINGLE_FILE_ASSETS: tuple[str, ...] = ("sample_roles", "role_pools", "sample_err
 ERROR_COLUMNS = ["path", "stage", "error", "first_seen", "last_seen", "track_id", "batch", "size_bytes", "mtime"]
 
 
+def error_row(
+    path: str,
+    stage: str,
+    error: str,
+    first_seen: object,
+    last_seen: object,
+    track_id: str | None = None,
+    batch: str | None = None,
+    size_bytes: int | None = None,
+    mtime: float | None = None,
+) -> dict:
+    """One ``ingest_errors`` row (columns :data:`ERROR_COLUMNS`)."""
+    return {
+        "path": str(path), "stage": stage, "error": error, "first_seen": first_seen, "last_seen": last_seen,
+        "track_id": track_id, "batch": batch, "size_bytes": size_bytes, "mtime": mtime,
+    }  # fmt: skip
+
+
 def write_batch(data_dir: str | os.PathLike | DataPaths, asset: str, batch: str, df: pd.DataFrame) -> Path:
     """Atomically write one batch of an asset, stamping the ``batch`` column."""
     paths = data_dir if isinstance(data_dir, DataPaths) else DataPaths(data_dir)
