@@ -124,6 +124,34 @@ class TruthJudge:
         style = self.style == self.style[c]
         return {"bpm": int(bpm.sum()), "key": int(key.sum()), "both": int((bpm & key).sum()), "both_same_style": int((bpm & key & style).sum())}
 
+    def oracle_share(self, current_id: str, wanted: np.ndarray, k: int) -> tuple[float, float]:
+        """The best top-``k`` share of ``wanted`` tracks (a boolean per truth row) that a list
+        obeying the strict filters can reach, and the best top-1 (0 or 1).
+
+        The list holds truth BPM- and key-compatible tracks; only when fewer than ``k`` exist is
+        it filled with BPM-compatible tracks of another key (as the recommender's key relaxation
+        does). The upper bound for any recommender that keeps the key and BPM targets.
+        """
+        c = self.row[str(current_id)]
+        bpm = self.bpm_ok[c] & self.others[c]
+        both = bpm & self.key_ok[c]
+        wanted = np.asarray(wanted, dtype=bool)
+        n_both, n_list = int(both.sum()), min(k, int(bpm.sum()))
+        if n_list == 0:
+            return float("nan"), float("nan")
+        hits = min(n_list, int((both & wanted).sum())) if n_both >= k else int((both & wanted).sum()) + min(n_list - n_both, int((bpm & ~both & wanted).sum()))
+        top1 = bool((both & wanted).any()) if n_both else bool((bpm & wanted).any())
+        return hits / n_list, float(top1)
+
+    def goal_mask(self, current_id: str, goal: str, maintain_tolerance: float) -> np.ndarray:
+        """Truth rows whose energy change from ``current_id`` follows ``goal``."""
+        c = self.row[str(current_id)]
+        return goal_met(goal, self.energy - self.energy[c], maintain_tolerance)
+
+    def style_mask(self, current_id: str) -> np.ndarray:
+        """Truth rows of the same style as ``current_id``."""
+        return self.style == self.style[self.row[str(current_id)]]
+
     def goal_available(self, current_id: str, goal: str, maintain_tolerance: float) -> int:
         """Other tracks that are BPM- and key-compatible AND in the goal's energy direction."""
         c = self.row[str(current_id)]

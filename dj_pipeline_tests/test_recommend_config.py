@@ -26,3 +26,5 @@ def test_overrides_and_guards():
         load_recommend_config(overrides={"phase_goals": {"afterhours": "chill"}})
     with pytest.raises(ValueError, match="unknown goal"):
         load_recommend_config().goal("party")
+    with pytest.raises(ValueError, match="unknown weight"):
+        load_recommend_config(overrides={"goals": {"up": {"weights": {"energy": 2.0}}}})

@@ -31,9 +31,9 @@ def test_history_and_current_are_never_recommended():
 def test_score_is_the_weighted_sum_of_its_components():
     lib = clustered_library(80, seed=2)
     res = lib.engine().recommend("t00005", goal="up", top_k=10)
-    w = CFG.weights.as_dict()
+    w = CFG.weights_for("up").as_dict()
     for r in res:
-        assert set(r["components"]) == {"similarity", "style", "energy_goal", "low_end", "mixability", "key", "hype", "diversity", "variation"}
+        assert set(r["components"]) == {"similarity", "style", "tempo", "energy_goal", "low_end", "mixability", "key", "hype", "diversity", "variation"}
         assert r["score"] == pytest.approx(sum(w[k] * v for k, v in r["components"].items()))
     strict = [r["score"] for r in res if not r["relaxed"]]
     assert strict == sorted(strict, reverse=True)
@@ -189,3 +189,31 @@ def test_maintain_uses_its_own_tighter_energy_window():
         delta = float(engine.table.loc[r["track_id"], "z_energy"]) - float(cur.features["z_energy"])
         expected = np.exp(-0.5 * (delta / cfg.goal("maintain").energy_width_z) ** 2)
         assert r["components"]["energy_goal"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_tempo_prefers_a_small_change_at_the_same_time_feel():
+    cfg = load_recommend_config(overrides={"weights": {"tempo": 5.0}})
+    rows = [_row("cur", bpm=124.0), _row("same", bpm=124.5), _row("half", bpm=62.0), _row("pitched", bpm=128.0)]
+    lib = library_from_rows(rows, same_vectors=True)
+    res = {r["track_id"]: r for r in lib.engine(cfg).recommend("cur", top_k=3)}
+    s = cfg.scoring
+    expected = {
+        "same": np.exp(-0.5 * (0.5 / 124 * 100 / s.tempo_width_pct) ** 2),
+        "half": s.half_double_score,  # exact half time: full closeness, scaled for the change of feel
+        "pitched": np.exp(-0.5 * (4.0 / 124 * 100 / s.tempo_width_pct) ** 2),
+    }
+    for tid, value in expected.items():
+        assert res[tid]["components"]["tempo"] == pytest.approx(value, abs=1e-9)
+    assert next(iter(res)) == "same"
+    assert res["half"]["components"]["tempo"] < res["same"]["components"]["tempo"]
+
+
+def test_goal_weight_overrides_apply_to_that_goal_only():
+    cfg = load_recommend_config(overrides={"weights": {"energy_goal": 1.0}, "goals": {"maintain": {"weights": {"energy_goal": 4.0}}}})
+    assert cfg.weights_for("maintain").energy_goal == 4.0 and cfg.weights_for("up").energy_goal == 1.0
+    lib = clustered_library(60, seed=5)
+    for goal, weight in (("maintain", 4.0), ("up", 1.0)):
+        for r in lib.engine(cfg).recommend("t00002", goal=goal, top_k=5):
+            w = cfg.weights_for(goal).as_dict()
+            assert w["energy_goal"] == weight
+            assert r["score"] == pytest.approx(sum(w[k] * v for k, v in r["components"].items()))

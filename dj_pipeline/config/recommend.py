@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +42,14 @@ class GoalSpec:
     energy_delta: float = 0.0
     hype_sign: float = 0.0
     energy_width_z: float | None = None  # overrides scoring.energy_width_z for this goal
+    weights: dict[str, float] = field(default_factory=dict)  # overrides of the re-ranking weights for this goal
 
 
 @dataclass(frozen=True)
 class Weights:
     similarity: float = 1.0
     style: float = 0.0
+    tempo: float = 0.0
     energy_goal: float = 1.0
     low_end: float = 0.5
     mixability: float = 0.3
@@ -60,10 +62,19 @@ class Weights:
     def as_dict(self) -> dict[str, float]:
         return {f.name: float(getattr(self, f.name)) for f in fields(self)}
 
+    def with_overrides(self, overrides: dict[str, float]) -> Weights:
+        """These weights with some replaced (unknown names raise ``ValueError``)."""
+        unknown = set(overrides) - {f.name for f in fields(self)}
+        if unknown:
+            raise ValueError(f"unknown weight(s) {', '.join(sorted(unknown))}; known: {', '.join(self.as_dict())}")
+        return replace(self, **{k: float(v) for k, v in overrides.items()})
+
 
 @dataclass(frozen=True)
 class ScoringConfig:
     energy_width_z: float = 0.5
+    tempo_width_pct: float = 3.0
+    half_double_score: float = 0.5
     low_end_columns: tuple[str, ...] = ("sub", "bass", "lowmid")
     low_end_width_z: float = 1.5
     hype_columns: dict[str, float] = field(default_factory=lambda: {"energy": 1.0, "onset_density": 1.0, "percussive_ratio": 1.0})
@@ -130,6 +141,10 @@ class RecommendConfig:
             raise ValueError(f"unknown goal {name!r}; known: {', '.join(self.goals)}")
         return self.goals[name]
 
+    def weights_for(self, goal: str) -> Weights:
+        """The re-ranking weights with the goal's own overrides applied."""
+        return self.weights.with_overrides(self.goal(goal).weights)
+
 
 def _tuples(mapping: dict[str, Any]) -> dict[str, Any]:
     """YAML lists -> tuples, so the frozen dataclasses stay hashable and immutable."""
@@ -159,4 +174,6 @@ def load_recommend_config(path: str | Path | None = None, overrides: dict[str, A
     unknown -= set(cfg.goals)
     if unknown:
         raise ValueError(f"set plans use unknown goal(s): {', '.join(sorted(unknown))}")
+    for name in cfg.goals:
+        cfg.weights_for(name)  # an unknown weight name in a goal fails at load, not mid-set
     return cfg

@@ -163,7 +163,7 @@ class RecommendationEngine:
         comps = score_components(
             pairs, candidates, cand_track_vectors, recent_vectors, self._recent(earlier, cur), goal_spec, cfg, learned, style
         )
-        scores = weighted_score(comps, cfg.weights)
+        scores = weighted_score(comps, cfg.weights_for(goal_name))
         order = self._tiered_order(cur, candidates, scores, top_k)
         return _results(cand_ids, candidates, comps, scores, order)
 

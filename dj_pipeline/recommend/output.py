@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-TABLE_COMPONENTS: tuple[str, ...] = ("similarity", "style", "energy_goal", "key", "low_end", "diversity", "learned")
+TABLE_COMPONENTS: tuple[str, ...] = ("similarity", "style", "tempo", "energy_goal", "key", "low_end", "diversity", "learned")
 
 
 def results_to_json(results: Sequence[dict[str, Any]], indent: int | None = 2) -> str:

@@ -3,6 +3,8 @@
 Components (all "higher is better"; weights in ``recommend.yaml``):
 
 - ``similarity``  cosine(current outro, candidate intro), -1..1
+- ``tempo``       Gaussian closeness of the tempo change in percent, scaled by ``half_double_score``
+                  for a half/double-time move: DJs prefer a small pitch change at the same time feel, 0..1
 - ``energy_goal`` Gaussian closeness of the z-energy change to the goal's target delta, 0..1
 - ``low_end``     Gaussian closeness of the z-scored sub/bass/lowmid profiles, 0..1 (a clash is low)
 - ``mixability``  the candidate's intro_mix, 0..1
@@ -28,6 +30,7 @@ from dj_pipeline.recommend.pairs import Rows, column, hype_z
 
 COMPONENTS: tuple[str, ...] = (
     "similarity",
+    "tempo",
     "energy_goal",
     "low_end",
     "mixability",
@@ -55,6 +58,15 @@ def key_score(distance: np.ndarray, boost_move: np.ndarray, clarity_min: np.ndar
     base = np.where(dist < 0, config.neutral_score, base)
     conf = np.clip(np.asarray(clarity_min, dtype=np.float64), 0.0, 1.0)
     return conf * base + (1.0 - conf) * config.neutral_score
+
+
+def tempo_score(bpm_diff_pct: np.ndarray, bpm_ratio: np.ndarray, width_pct: float, half_double_score: float) -> np.ndarray:
+    """Closeness of the tempo change (percent of the current BPM, after half/double alignment);
+    a half/double-time move (ratio != 1) counts ``half_double_score`` of it. Unknown tempo: 0.5."""
+    pct = np.asarray(bpm_diff_pct, dtype=np.float64)
+    ratio = np.asarray(bpm_ratio, dtype=np.float64)
+    score = closeness(pct, width_pct) * np.where(ratio == 1.0, 1.0, half_double_score)
+    return np.where(np.isfinite(pct), score, 0.5)
 
 
 def max_similarity(candidate_vectors: np.ndarray, recent_vectors: np.ndarray) -> np.ndarray:
@@ -111,6 +123,7 @@ def score_components(
     dist = variation_distance(candidates, recent, s.variation_columns)
     comps = {
         "similarity": pairs["embedding_similarity"].to_numpy(dtype=np.float64),
+        "tempo": tempo_score(pairs["bpm_diff_pct"].to_numpy(), pairs["bpm_ratio"].to_numpy(), s.tempo_width_pct, s.half_double_score),
         "energy_goal": closeness(pairs["energy_delta"].to_numpy() - goal.energy_delta, goal.energy_width_z or s.energy_width_z),
         "low_end": closeness(pairs["low_end_distance"].to_numpy(), s.low_end_width_z),
         "mixability": np.clip(pairs["intro_mix"].to_numpy(dtype=np.float64), 0.0, 1.0),

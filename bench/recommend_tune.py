@@ -1,0 +1,131 @@
+"""Random search over the re-ranking weights of ``recommend.yaml`` on a TUNING demo library.
+
+Tune on one library (default: seed 1, ``/tmp/recbench1``) and report on another with
+``bench/recommend_quality.py`` (seed 0), so the published figures are not fitted to the tracks
+they are measured on. Every trial runs all tracks x goals and the sessions of
+``recommend_quality.py`` against the truth labels; the baseline is computed once.
+
+Objective (higher is better): the sum over every metric of ``recommend_quality`` of
+``ours - baseline`` (session BPM steps divided by 5 BPM, lower is better there), with each
+shortfall counted ``--loss-weight`` times more, so a trial that wins everywhere beats one that
+wins big on a few metrics. Trials that miss the BPM (0.95) or key (0.90) targets are rejected.
+
+    python bench/recommend_tune.py --trials 120 --json bench/results/recommend_tune.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from recommend_quality import comparisons, ensure_data, load_setup, run_queries, run_sessions, summarise  # noqa: E402
+from recommend_truth import parse_schedule  # noqa: E402
+
+from dj_pipeline.config.recommend import load_recommend_config  # noqa: E402
+
+# weight name -> (low, high) of a log-uniform draw; 0 is drawn with probability ZERO_P
+WEIGHT_SPACE: dict[str, tuple[float, float]] = {
+    "similarity": (0.3, 3.0),
+    "style": (0.3, 4.0),
+    "tempo": (0.1, 2.0),
+    "energy_goal": (0.5, 4.0),
+    "low_end": (0.1, 1.5),
+    "mixability": (0.1, 1.0),
+    "key": (0.2, 2.0),
+    "hype": (0.1, 1.5),
+    "diversity": (0.1, 1.5),
+    "variation": (0.05, 0.6),
+}
+MAINTAIN_ENERGY_SPACE = (1.0, 6.0)  # the maintain goal's own energy_goal weight
+MAINTAIN_WIDTH_SPACE = (0.1, 0.5)  # maintain: Gaussian width of the energy window (z)
+ZERO_P = 0.1
+BPM_STEP_SCALE = 5.0  # BPM of session step that counts like a share of 1.0
+
+
+def draw_overrides(rng: np.random.Generator) -> dict:
+    """One random point of the search space as ``load_recommend_config`` overrides."""
+    weights = {n: (0.0 if rng.random() < ZERO_P else float(np.exp(rng.uniform(np.log(lo), np.log(hi))))) for n, (lo, hi) in WEIGHT_SPACE.items()}
+    maintain = {
+        "energy_delta": 0.0,
+        "hype_sign": 0.0,
+        "energy_width_z": float(rng.uniform(*MAINTAIN_WIDTH_SPACE)),
+        "weights": {"energy_goal": float(np.exp(rng.uniform(*np.log(MAINTAIN_ENERGY_SPACE))))},
+    }
+    scoring = {"tempo_width_pct": float(rng.uniform(1.5, 6.0)), "half_double_score": float(rng.uniform(0.2, 0.9))}
+    return {"weights": weights, "goals": {"maintain": maintain}, "scoring": scoring}
+
+
+def objective(summary: dict, loss_weight: float) -> tuple[float, int]:
+    """(score, number of metrics where ours is not better than the baseline)."""
+    total, losses = 0.0, 0
+    for name, ours, base, _ in comparisons(summary):
+        scale = BPM_STEP_SCALE if "bpm_step" in name else 1.0
+        d = (ours - base) / scale
+        total += d + (loss_weight - 1.0) * min(d, 0.0)
+        losses += int(d <= 0)
+    return total, losses
+
+
+def meets_targets(summary: dict, k: int) -> bool:
+    g = summary["queries"][f">={k} compat"]["ours"]
+    return g["n_queries"] == 0 or (g["bpm"] >= 0.95 and g["key"] >= 0.90)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default="/tmp/recbench1/data")
+    ap.add_argument("--lib", default="/tmp/recbench1/lib")
+    ap.add_argument("--tracks", type=int, default=240)
+    ap.add_argument("--library-seed", type=int, default=1)
+    ap.add_argument("--trials", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0, help="seed of the random search")
+    ap.add_argument("--top-k", type=int, default=10)
+    ap.add_argument("--goals", default="maintain,up,down,peak")
+    ap.add_argument("--maintain-tol", type=float, default=0.1)
+    ap.add_argument("--maintain-tol-z", type=float, default=0.5)
+    ap.add_argument("--sessions", type=int, default=48)
+    ap.add_argument("--schedule", default="up:5,peak:5,maintain:4,down:5")
+    ap.add_argument("--loss-weight", type=float, default=3.0)
+    ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "recommend_tune.json"))
+    args = ap.parse_args()
+    ensure_data(Path(args.lib), Path(args.data), args.tracks, args.library_seed)
+    s = load_setup(args.data, args.lib)
+    goals, schedule, k = args.goals.split(","), parse_schedule(args.schedule), args.top_k
+    tol = {"truth": args.maintain_tol, "analysed": args.maintain_tol_z}
+    base_q, _, _ = run_queries(s, goals, k, tol, methods=("baseline",))
+    base_s = run_sessions(s, args.sessions, schedule, k, args.maintain_tol, methods=("baseline",))
+    rng = np.random.default_rng(args.seed)
+    trials = [{}] + [draw_overrides(rng) for _ in range(args.trials)]  # trial 0: the shipped config
+    rows, t0 = [], time.perf_counter()
+    for i, overrides in enumerate(trials):
+        cfg = load_recommend_config(overrides=overrides)
+        s.rec.config = s.rec.engine.config = cfg
+        q, _, _ = run_queries(s, goals, k, tol, methods=("ours",))
+        sess = run_sessions(s, args.sessions, schedule, k, args.maintain_tol, methods=("ours",))
+        summary = summarise(pd.concat([q, base_q]), pd.concat([sess, base_s]), k)
+        score, losses = objective(summary, args.loss_weight)
+        ok = meets_targets(summary, k)
+        rows.append({"trial": i, "score": score if ok else float("-inf"), "losses": losses, "meets_targets": ok, "overrides": overrides, "summary": summary})
+        best = max(rows, key=lambda r: r["score"])
+        print(f"trial {i:3d}: score {score:+.3f} losses {losses:2d} {'ok' if ok else 'REJECTED'}  best so far #{best['trial']} {best['score']:+.3f} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    rows.sort(key=lambda r: -r["score"])
+    print("\nbest trials:")
+    for r in rows[:5]:
+        print(f"#{r['trial']} score {r['score']:+.3f} losses {r['losses']}: {json.dumps(r['overrides'])}")
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"args": vars(args), "trials": rows[:20]}, indent=1, default=float), encoding="utf-8")
+    print(f"JSON: {out}")
+
+
+if __name__ == "__main__":
+    main()
