@@ -16,6 +16,7 @@ from dj_pipeline.audio import iter_blocks
 from dj_pipeline.config.windows import EnvelopeConfig
 
 _EPS = 1e-10
+ONSET_N_FFT = 2048  # librosa's onset_strength default; shortened for a short last block
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ def envelope_of_block(y: np.ndarray, sr: int, hop_length: int) -> tuple[np.ndarr
     n_frames = 1 + y.size // hop_length
     if y.size < 2 * hop_length:
         return np.zeros(n_frames, np.float32), np.full(n_frames, -120.0, np.float32)
-    onset = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop_length)
+    n_fft = min(ONSET_N_FFT, 1 << (y.size.bit_length() - 1))  # a power of two that fits the block
+    onset = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop_length, n_fft=n_fft)
     rms = librosa.feature.rms(y=y, frame_length=2 * hop_length, hop_length=hop_length)[0]
     n = min(onset.size, rms.size, n_frames)
     rms_db = 20.0 * np.log10(np.maximum(rms[:n], _EPS))
