@@ -65,8 +65,8 @@ def format_set(items: list[dict[str, Any]]) -> str:
 
     lines = [f"{'#':>2}  {'goal':<8} {'bpm':>6}  {'cam':<4} {'key':<9} {'energy':>6}  track / why"]
     for i, it in enumerate(items, 1):
-        comps = it.get("components") or {}
-        top = sorted(comps.items(), key=lambda kv: -abs(kv[1]))[:REASONS_SHOWN]
+        terms = it.get("contributions") or it.get("components") or {}
+        top = sorted(terms.items(), key=lambda kv: -abs(kv[1]))[:REASONS_SHOWN]
         why = ", ".join(f"{k} {v:+.2f}" for k, v in top)
         relaxed = f" [relaxed: {','.join(it['relaxed'])}]" if it.get("relaxed") else ""
         bpm = f"{it['bpm']:.1f}" if it.get("bpm") is not None else "-"

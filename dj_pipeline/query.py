@@ -108,7 +108,8 @@ class Recommender:
         history: Sequence[str | os.PathLike] = (),
     ) -> list[dict[str, Any]]:
         """Best-first list of dicts: track_id, path, artist, title, score, bpm, key, camelot,
-        energy, duration_s, components (each re-ranking term) and relaxed (constraints broken)."""
+        energy, duration_s, components (each re-ranking term), contributions (each term times its weight;
+        they add up to the score) and relaxed (constraints broken)."""
         cur = current if isinstance(current, CurrentTrack) else self.resolve(current)
         return self.engine.recommend(cur, goal=goal, top_k=top_k, history=self.history_ids(history))
 

@@ -35,6 +35,7 @@ def test_score_is_the_weighted_sum_of_its_components():
     for r in res:
         assert set(r["components"]) == {"similarity", "style", "tempo", "energy_goal", "low_end", "mixability", "key", "hype", "diversity", "variation"}
         assert r["score"] == pytest.approx(sum(w[k] * v for k, v in r["components"].items()))
+        assert r["contributions"] == pytest.approx({k: w[k] * v for k, v in r["components"].items()})
     strict = [r["score"] for r in res if not r["relaxed"]]
     assert strict == sorted(strict, reverse=True)
     json.loads(results_to_json(res))  # JSON-clean (no NaN)

@@ -163,9 +163,10 @@ class RecommendationEngine:
         comps = score_components(
             pairs, candidates, cand_track_vectors, recent_vectors, self._recent(earlier, cur), goal_spec, cfg, learned, style
         )
-        scores = weighted_score(comps, cfg.weights_for(goal_name))
+        weights = cfg.weights_for(goal_name)
+        scores = weighted_score(comps, weights)
         order = self._tiered_order(cur, candidates, scores, top_k)
-        return _results(cand_ids, candidates, comps, scores, order)
+        return _results(cand_ids, candidates, comps, weights.as_dict(), scores, order)
 
     def _search(self, cur: CurrentTrack, n_excluded: int) -> tuple[np.ndarray, list[str]]:
         k = min(self.config.candidate_k + n_excluded, len(self.intro_index.ids))
@@ -212,10 +213,14 @@ def _results(
     cand_ids: list[str],
     candidates: Mapping[str, np.ndarray],
     comps: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
     scores: np.ndarray,
     order: list[tuple[int, dict[str, bool]]],
 ) -> list[dict[str, Any]]:
-    """Result dicts (JSON-friendly: str/float/None) for the chosen candidate positions."""
+    """Result dicts (JSON-friendly: str/float/None) for the chosen candidate positions.
+
+    ``components`` are the raw terms; ``contributions`` the weighted ones, which add up to the
+    score and say which terms actually decided the ranking."""
     out = []
     for i, strict in order:
         out.append(
@@ -231,6 +236,7 @@ def _results(
                 "energy": _num(candidates["energy"][i]),
                 "duration_s": _num(candidates["duration_s"][i]),
                 "components": {name: float(v[i]) for name, v in comps.items()},
+                "contributions": {name: float(weights.get(name, 0.0) * v[i]) for name, v in comps.items()},
                 "relaxed": [name for name, ok in strict.items() if not ok],
             }
         )
