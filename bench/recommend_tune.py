@@ -81,7 +81,7 @@ def objective(summary: dict, loss_weight: float) -> tuple[float, int]:
     return total, losses
 
 
-def perturb(overrides: dict, rng: np.random.Generator, sigma: float = 0.3) -> dict:
+def perturb(overrides: dict, rng: np.random.Generator, sigma: float = 0.25) -> dict:
     """A neighbour of ``overrides``: every positive number times a log-normal factor."""
 
     def walk(v):  # noqa: ANN001, ANN202
@@ -107,6 +107,7 @@ def main() -> None:
     ap.add_argument("--library-seed", type=int, default=1)
     ap.add_argument("--trials", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0, help="seed of the random search")
+    ap.add_argument("--start", help="a JSON this script wrote: its best trial joins the search (use with --trials 0 --refine N)")
     ap.add_argument("--refine", type=int, default=0, help="trials of local search around the best random trial")
     ap.add_argument("--top-k", type=int, default=10)
     ap.add_argument("--goals", default="maintain,up,down,peak")
@@ -125,6 +126,8 @@ def main() -> None:
     base_s = run_sessions(s, args.sessions, schedule, k, args.maintain_tol, methods=("baseline",))
     rng = np.random.default_rng(args.seed)
     trials = [{}] + [draw_overrides(rng) for _ in range(args.trials)]  # trial 0: the shipped config
+    if args.start:  # continue from the best trial of an earlier run
+        trials.append(json.loads(Path(args.start).read_text(encoding="utf-8"))["trials"][0]["overrides"])
     rows, t0 = [], time.perf_counter()
     for i in range(len(trials) + args.refine):
         if i < len(trials):
@@ -147,7 +150,7 @@ def main() -> None:
         print(f"#{r['trial']} score {r['score']:+.3f} losses {r['losses']}: {json.dumps(r['overrides'])}")
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"args": vars(args), "trials": rows[:20]}, indent=1, default=float), encoding="utf-8")
+    out.write_text(json.dumps({"args": vars(args), "trials": rows[:5]}, indent=1, default=float), encoding="utf-8")
     print(f"JSON: {out}")
 
 
