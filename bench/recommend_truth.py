@@ -115,14 +115,18 @@ class TruthJudge:
             bpm_step_raw=np.abs(self.bpm[p] - self.bpm[c]),
         )
 
+    def _pools(self, current_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Masks of the other tracks that are truth BPM-, key- and both-compatible with ``current_id``."""
+        c = self.row[str(current_id)]
+        bpm, key = self.bpm_ok[c] & self.others[c], self.key_ok[c] & self.others[c]
+        return bpm, key, bpm & key
+
     def available(self, current_id: str) -> dict[str, int]:
         """How many other library tracks are truth-compatible with ``current_id`` (BPM, key, both,
         and both within the current track's style)."""
-        c = self.row[str(current_id)]
-        others = self.others[c]
-        bpm, key = self.bpm_ok[c] & others, self.key_ok[c] & others
-        style = self.style == self.style[c]
-        return {"bpm": int(bpm.sum()), "key": int(key.sum()), "both": int((bpm & key).sum()), "both_same_style": int((bpm & key & style).sum())}
+        bpm, key, both = self._pools(current_id)
+        same = self.style_mask(current_id)
+        return {"bpm": int(bpm.sum()), "key": int(key.sum()), "both": int(both.sum()), "both_same_style": int((both & same).sum())}
 
     def oracle_share(self, current_id: str, wanted: np.ndarray, k: int) -> tuple[float, float]:
         """The best top-``k`` share of ``wanted`` tracks (a boolean per truth row) that a list
@@ -132,9 +136,7 @@ class TruthJudge:
         it filled with BPM-compatible tracks of another key (as the recommender's key relaxation
         does). The upper bound for any recommender that keeps the key and BPM targets.
         """
-        c = self.row[str(current_id)]
-        bpm = self.bpm_ok[c] & self.others[c]
-        both = bpm & self.key_ok[c]
+        bpm, _, both = self._pools(current_id)
         wanted = np.asarray(wanted, dtype=bool)
         n_both, n_list = int(both.sum()), min(k, int(bpm.sum()))
         if n_list == 0:
@@ -154,9 +156,7 @@ class TruthJudge:
 
     def goal_available(self, current_id: str, goal: str, maintain_tolerance: float) -> int:
         """Other tracks that are BPM- and key-compatible AND in the goal's energy direction."""
-        c = self.row[str(current_id)]
-        ok = self.bpm_ok[c] & self.key_ok[c] & self.others[c]
-        return int((ok & goal_met(goal, self.energy - self.energy[c], maintain_tolerance)).sum())
+        return int((self._pools(current_id)[2] & self.goal_mask(current_id, goal, maintain_tolerance)).sum())
 
 
 def parse_schedule(text: str) -> list[str]:

@@ -29,7 +29,7 @@ from dj_pipeline.recommend.errors import EmptyLibraryError, RecommendError, Unkn
 from dj_pipeline.recommend.features import prepare_features, prepare_row
 from dj_pipeline.recommend.filters import bpm_compatible, key_compatible
 from dj_pipeline.recommend.pairs import pair_features, scalar
-from dj_pipeline.recommend.scoring import score_components, weighted_score
+from dj_pipeline.recommend.scoring import score_components, weighted_terms
 from dj_pipeline.recommend.vectors import SearchableIndex, VectorTable
 
 META_COLUMNS: tuple[str, ...] = ("path", "artist", "title", "duration_s")
@@ -163,10 +163,10 @@ class RecommendationEngine:
         comps = score_components(
             pairs, candidates, cand_track_vectors, recent_vectors, self._recent(earlier, cur), goal_spec, cfg, learned, style
         )
-        weights = cfg.weights_for(goal_name)
-        scores = weighted_score(comps, weights)
+        terms = weighted_terms(comps, cfg.weights_for(goal_name))
+        scores = sum(terms.values(), np.zeros(len(cand_ids)))
         order = self._tiered_order(cur, candidates, scores, top_k)
-        return _results(cand_ids, candidates, comps, weights.as_dict(), scores, order)
+        return _results(cand_ids, candidates, comps, terms, scores, order)
 
     def _search(self, cur: CurrentTrack, n_excluded: int) -> tuple[np.ndarray, list[str]]:
         k = min(self.config.candidate_k + n_excluded, len(self.intro_index.ids))
@@ -213,7 +213,7 @@ def _results(
     cand_ids: list[str],
     candidates: Mapping[str, np.ndarray],
     comps: Mapping[str, np.ndarray],
-    weights: Mapping[str, float],
+    terms: Mapping[str, np.ndarray],
     scores: np.ndarray,
     order: list[tuple[int, dict[str, bool]]],
 ) -> list[dict[str, Any]]:
@@ -236,7 +236,7 @@ def _results(
                 "energy": _num(candidates["energy"][i]),
                 "duration_s": _num(candidates["duration_s"][i]),
                 "components": {name: float(v[i]) for name, v in comps.items()},
-                "contributions": {name: float(weights.get(name, 0.0) * v[i]) for name, v in comps.items()},
+                "contributions": {name: float(v[i]) for name, v in terms.items()},
                 "relaxed": [name for name, ok in strict.items() if not ok],
             }
         )

@@ -139,10 +139,14 @@ def score_components(
     return {name: np.nan_to_num(np.asarray(v, dtype=np.float64), nan=0.0) for name, v in comps.items()}
 
 
+def weighted_terms(components: Mapping[str, np.ndarray], weights: Weights) -> dict[str, np.ndarray]:
+    """``weight * component`` for each component present (a missing weight counts 0); their sum
+    is the score, and each one says how much that term moved it."""
+    w = weights.as_dict()
+    return {name: w.get(name, 0.0) * np.asarray(values, dtype=np.float64) for name, values in components.items()}
+
+
 def weighted_score(components: Mapping[str, np.ndarray], weights: Weights) -> np.ndarray:
     """``sum(weight * component)`` over the components present."""
-    w = weights.as_dict()
-    total = np.zeros(len(next(iter(components.values()))) if components else 0)
-    for name, values in components.items():
-        total = total + w.get(name, 0.0) * np.asarray(values, dtype=np.float64)
-    return total
+    terms = weighted_terms(components, weights)
+    return sum(terms.values(), np.zeros(len(next(iter(components.values()))) if components else 0))
