@@ -33,13 +33,13 @@ from recommend_truth import parse_schedule  # noqa: E402
 from dj_pipeline.config.recommend import load_recommend_config  # noqa: E402
 
 # weight name -> (low, high) of a log-uniform draw; 0 is drawn with probability ZERO_P
+# low_end and mixability are not searched: the demo truth does not judge them, and a search would
+# drive them to 0; they keep the weights recommend.yaml sets by judgement.
 WEIGHT_SPACE: dict[str, tuple[float, float]] = {
     "similarity": (0.3, 3.0),
     "style": (0.3, 4.0),
-    "tempo": (0.1, 2.0),
+    "tempo": (0.3, 4.0),
     "energy_goal": (0.5, 4.0),
-    "low_end": (0.1, 1.5),
-    "mixability": (0.1, 1.0),
     "key": (0.2, 2.0),
     "hype": (0.1, 1.5),
     "diversity": (0.1, 1.5),
@@ -47,6 +47,9 @@ WEIGHT_SPACE: dict[str, tuple[float, float]] = {
 }
 MAINTAIN_ENERGY_SPACE = (1.0, 6.0)  # the maintain goal's own energy_goal weight
 MAINTAIN_WIDTH_SPACE = (0.1, 0.5)  # maintain: Gaussian width of the energy window (z)
+# up/down/peak: the target z-energy change of one step (down is drawn like up, then negated)
+GOAL_DELTA_SPACE: dict[str, tuple[float, float]] = {"up": (0.15, 0.8), "down": (0.15, 0.8), "peak": (0.3, 1.2)}
+HYPE_SIGN = {"up": 0.5, "down": -0.5, "peak": 1.0}  # kept as shipped: hype has its own weight
 ZERO_P = 0.1
 BPM_STEP_SCALE = 5.0  # BPM of session step that counts like a share of 1.0
 
@@ -60,8 +63,32 @@ def draw_overrides(rng: np.random.Generator) -> dict:
         "energy_width_z": float(rng.uniform(*MAINTAIN_WIDTH_SPACE)),
         "weights": {"energy_goal": float(np.exp(rng.uniform(*np.log(MAINTAIN_ENERGY_SPACE))))},
     }
-    scoring = {"tempo_width_pct": float(rng.uniform(1.5, 6.0)), "half_double_score": float(rng.uniform(0.2, 0.9))}
-    return {"weights": weights, "goals": {"maintain": maintain}, "scoring": scoring}
+    goals = {"maintain": maintain}
+    for name, (lo, hi) in GOAL_DELTA_SPACE.items():
+        sign = -1.0 if name == "down" else 1.0
+        goals[name] = {"energy_delta": sign * float(np.exp(rng.uniform(np.log(lo), np.log(hi)))), "hype_sign": HYPE_SIGN[name]}
+    scoring = {
+        "tempo_width_pct": float(rng.uniform(1.5, 6.0)),
+        "half_double_score": float(rng.uniform(0.2, 0.9)),
+        "energy_width_z": float(rng.uniform(0.25, 0.8)),
+    }
+    return {"weights": weights, "goals": goals, "scoring": scoring}
+
+
+def shipped_overrides() -> dict:
+    """The shipped ``recommend.yaml`` written in the search space's terms (the local search can
+    start from it)."""
+    cfg = load_recommend_config()
+    w = cfg.weights.as_dict()
+    goals = {
+        name: {"energy_delta": float(g.energy_delta), "hype_sign": float(g.hype_sign)}
+        | ({"energy_width_z": float(g.energy_width_z)} if g.energy_width_z else {})
+        | ({"weights": {k: float(v) for k, v in g.weights.items()}} if g.weights else {})
+        for name, g in cfg.goals.items()
+    }
+    sc = cfg.scoring
+    scoring = {"tempo_width_pct": float(sc.tempo_width_pct), "half_double_score": float(sc.half_double_score), "energy_width_z": float(sc.energy_width_z)}
+    return {"weights": {n: float(w[n]) for n in WEIGHT_SPACE}, "goals": goals, "scoring": scoring}
 
 
 def objective(summary: dict, loss_weight: float) -> tuple[float, int]:
@@ -82,12 +109,13 @@ def objective(summary: dict, loss_weight: float) -> tuple[float, int]:
 
 
 def perturb(overrides: dict, rng: np.random.Generator, sigma: float = 0.25) -> dict:
-    """A neighbour of ``overrides``: every positive number times a log-normal factor."""
+    """A neighbour of ``overrides``: every non-zero number (hype signs aside) times a log-normal
+    factor, so signs and zeros stay as they are."""
 
     def walk(v):  # noqa: ANN001, ANN202
         if isinstance(v, dict):
-            return {k: (x if k in ("energy_delta", "hype_sign") else walk(x)) for k, x in v.items()}
-        return float(v * np.exp(rng.normal(0.0, sigma))) if isinstance(v, float) and v > 0 else v
+            return {k: (x if k == "hype_sign" else walk(x)) for k, x in v.items()}
+        return float(v * np.exp(rng.normal(0.0, sigma))) if isinstance(v, float) and v != 0 else v
 
     out = walk(overrides)
     out["scoring"]["half_double_score"] = min(out["scoring"]["half_double_score"], 1.0)
@@ -125,7 +153,7 @@ def main() -> None:
     base_q, _, _ = run_queries(s, goals, k, tol, methods=("baseline",))
     base_s = run_sessions(s, args.sessions, schedule, k, args.maintain_tol, methods=("baseline",))
     rng = np.random.default_rng(args.seed)
-    trials = [{}] + [draw_overrides(rng) for _ in range(args.trials)]  # trial 0: the shipped config
+    trials = [shipped_overrides()] + [draw_overrides(rng) for _ in range(args.trials)]  # trial 0: the shipped config
     if args.start:  # continue from the best trial of an earlier run
         trials.append(json.loads(Path(args.start).read_text(encoding="utf-8"))["trials"][0]["overrides"])
     rows, t0 = [], time.perf_counter()
@@ -133,7 +161,7 @@ def main() -> None:
         if i < len(trials):
             overrides = trials[i]
         else:  # local search around the best trial so far
-            overrides = perturb(max((r for r in rows if r["overrides"]), key=lambda r: r["score"])["overrides"], rng)
+            overrides = perturb(max(rows, key=lambda r: r["score"])["overrides"], rng)
         cfg = load_recommend_config(overrides=overrides)
         s.rec.config = s.rec.engine.config = cfg
         q, _, _ = run_queries(s, goals, k, tol, methods=("ours",))
