@@ -27,7 +27,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from recommend_quality import comparisons, ensure_data, load_setup, run_queries, run_sessions, summarise  # noqa: E402
+from recommend_quality import ensure_data, load_setup, run_queries, run_sessions, summarise  # noqa: E402
+from recommend_report import comparisons  # noqa: E402
 from recommend_truth import parse_schedule  # noqa: E402
 
 from dj_pipeline.config.recommend import load_recommend_config  # noqa: E402
