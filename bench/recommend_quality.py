@@ -14,7 +14,8 @@ Finally the failure pattern of our truth-incompatible picks (relaxation, unclear
 
     python bench/recommend_quality.py --data /tmp/recbench/data --lib /tmp/recbench/lib
 Targets: >= 0.95 BPM- and >= 0.90 key-compatible top-10 where such candidates exist; better than
-the baseline on every metric; 0 repeats.
+the baseline on every metric the issue names (``recommend_report.named_by_issue``; the other rows
+are this bench's diagnostics and are listed apart); 0 repeats.
 """
 
 from __future__ import annotations

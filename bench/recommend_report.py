@@ -110,7 +110,37 @@ def comparisons(summary: dict) -> list[tuple[str, float, float, float | None]]:
     return out
 
 
+def named_by_issue(metric: str) -> bool:
+    """Whether a :func:`comparisons` metric is one the issue names for "better than the baseline":
+    top-k BPM/key/style shares and energy-goal adherence (truth) over all queries, adherence per
+    goal, and the session BPM step and key-compatible transitions. The rest (top-1, subgroups,
+    analysed energy, session style and goal) are diagnostics this bench adds."""
+    group, _, name = metric.partition("/")
+    if group == "all":
+        return name in ("bpm", "key", "style", "energy_truth")
+    if group.startswith("energy["):
+        return name == "energy_truth"
+    return group == "session" and name in ("key_ok", "bpm_step", "bpm_step_raw")
+
+
+def _reachable(bound: float | None, base: float) -> bool:
+    """A loss is out of reach when the bound under the strict filters is at or below the baseline."""
+    return not (bound is not None and np.isfinite(bound) and base >= bound)
+
+
+def _loss_lines(worse: list[tuple[str, float, float, float | None]]) -> list[str]:
+    open_ = [f"{n} (ours {abs(o):.3f}, baseline {abs(b):.3f})" for n, o, b, bound in worse if _reachable(bound, b)]
+    bounded = [f"{n} (ours {o:.3f}, baseline {b:.3f}, best possible {bound:.3f})" for n, o, b, bound in worse if not _reachable(bound, b)]
+    lines = []
+    if open_:
+        lines.append("  not better, and reachable under the strict filters: " + "; ".join(open_))
+    if bounded:
+        lines.append("  not better, and out of reach for ANY list that keeps the key/BPM filters (the baseline exceeds the bound): " + "; ".join(bounded))
+    return lines
+
+
 def target_lines(summary: dict, k: int) -> list[str]:
+    """The issue's targets with PASS/FAIL, then the diagnostics where ours is not better."""
     g = summary["queries"][f">={k} compat"]["ours"]
     verdict = lambda v, lim: "n/a: no such queries" if g["n_queries"] == 0 else ("PASS" if v >= lim else "FAIL")  # noqa: E731
     lines = [
@@ -118,12 +148,13 @@ def target_lines(summary: dict, k: int) -> list[str]:
         f"key-compatible top-{k} where >= {k} compatible exist ({g['n_queries']} queries): {g['key']:.3f} (>= 0.90: {verdict(g['key'], 0.90)})",
         f"session repeats: {summary['sessions']['ours']['repeats_total']} (must be 0: {'PASS' if summary['sessions']['ours']['repeats_total'] == 0 else 'FAIL'})",
     ]
-    worse = [(name, o, b, bound) for name, o, b, bound in comparisons(summary) if _better(o, b) != "yes"]
-    bounded = [f"{n} (ours {o:.3f}, baseline {b:.3f}, best possible {bound:.3f})" for n, o, b, bound in worse if bound is not None and np.isfinite(bound) and b >= bound]
-    open_ = [f"{n} (ours {abs(o):.3f}, baseline {abs(b):.3f})" for n, o, b, bound in worse if not (bound is not None and np.isfinite(bound) and b >= bound)]
-    lines.append("better than baseline on every metric: " + ("PASS" if not worse else f"FAIL on {len(worse)}"))
-    if open_:
-        lines.append("  not better, and reachable under the strict filters: " + "; ".join(open_))
-    if bounded:
-        lines.append("  not better, and out of reach for ANY list that keeps the key/BPM filters (the baseline exceeds the bound): " + "; ".join(bounded))
+    rows = comparisons(summary)
+    named = [r for r in rows if named_by_issue(r[0])]
+    worse = [r for r in named if _better(r[1], r[2]) != "yes"]
+    lines.append(f"better than baseline on every metric the issue names ({len(named)}): " + ("PASS" if not worse else f"FAIL on {len(worse)}"))
+    lines += _loss_lines(worse)
+    diag = [r for r in rows if not named_by_issue(r[0])]
+    diag_worse = [r for r in diag if _better(r[1], r[2]) != "yes"]
+    lines.append(f"diagnostics (this bench's own breakdowns, {len(diag)}): ours better on {len(diag) - len(diag_worse)}")
+    lines += _loss_lines(diag_worse)
     return lines

@@ -54,3 +54,30 @@ def test_goal_met_directions():
     assert goal_met("maintain", d, 0.1).tolist() == [False, True, True, False]
     with pytest.raises(ValueError, match="unknown goal"):
         goal_met("party", d, 0.1)
+
+
+def _summary(style_ours: float, style_bound: float, top1_ours: float) -> dict:
+    """A minimal bench summary: one query group, one goal, sessions; ours wins all but style and top-1."""
+    shares = {"bpm": 0.99, "key": 0.95, "both": 0.94, "style": style_ours, "energy_truth": 0.6, "energy_analysed": 0.7, "capped_both": 0.95}
+    base = {"bpm": 0.70, "key": 0.20, "both": 0.10, "style": 0.78, "energy_truth": 0.5, "energy_analysed": 0.6, "capped_both": 0.15}
+    group = {"ours": {"n_queries": 10, **shares}, "baseline": {"n_queries": 10, **base}, "oracle": {"style": style_bound}}
+    energy = {"ours": {"energy_truth": 0.6, "energy_analysed": 0.7, "energy_top1": top1_ours}, "baseline": {"energy_truth": 0.5, "energy_analysed": 0.6, "energy_top1": 0.7}, "oracle": {}}
+    sess = {"repeats_total": 0, "key_ok": 0.97, "bpm_ok": 1.0, "both_ok": 0.97, "goal_ok": 0.6, "style_kept": 0.8, "bpm_step": 1.5, "bpm_step_raw": 4.0}
+    sess_base = {**sess, "key_ok": 0.12, "bpm_ok": 0.7, "both_ok": 0.1, "goal_ok": 0.5, "style_kept": 0.7, "bpm_step": 5.0, "bpm_step_raw": 5.0}
+    return {"queries": {"all": group, ">=10 compat": group}, "energy_by_goal": {"up": energy}, "sessions": {"ours": sess, "baseline": sess_base}}
+
+
+def test_verdict_separates_the_issues_metrics_from_diagnostics():
+    from recommend_report import named_by_issue, target_lines
+
+    assert named_by_issue("all/style") and named_by_issue("energy[up]/energy_truth") and named_by_issue("session/key_ok")
+    assert not named_by_issue(">=10 compat/style") and not named_by_issue("energy[up]/energy_top1") and not named_by_issue("session/style_kept")
+    # style lost but the baseline is above the bound: the issue verdict fails, marked out of reach
+    lines = target_lines(_summary(style_ours=0.60, style_bound=0.66, top1_ours=0.8), 10)
+    issue = next(i for i, line in enumerate(lines) if "metric the issue names" in line)
+    assert lines[issue].endswith("FAIL on 1") and "out of reach" in lines[issue + 1] and "all/style" in lines[issue + 1]
+    # style won, top-1 lost: the issue verdict passes; the loss is listed as a reachable diagnostic
+    lines = target_lines(_summary(style_ours=0.80, style_bound=0.90, top1_ours=0.6), 10)
+    issue = next(i for i, line in enumerate(lines) if "metric the issue names" in line)
+    assert lines[issue].endswith("PASS")
+    assert any("reachable" in line and "energy[up]/energy_top1" in line for line in lines[issue + 1 :])
