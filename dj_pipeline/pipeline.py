@@ -232,10 +232,14 @@ def run_ingest(
     changed = bool(report.batches_processed or scan.get("deleted") or scan.get("changed"))
     state = load_state(paths)
     samples_signature = library_signature(settings.samples_dir) if settings.samples_dir else state.get("samples_signature")
-    if changed or state.get("samples_signature") != samples_signature or not paths.duckdb_path.exists():
+    # A refresh that failed or was killed part-way leaves the flag set, so the next ingest redoes
+    # it even though no file changed since (its batches are already written).
+    pending = bool(state.get("library_refresh_pending"))
+    if changed or pending or state.get("samples_signature") != samples_signature or not paths.duckdb_path.exists():
+        save_state(paths, {**state, "library_refresh_pending": True})
         run(library_assets)
         report.library_refreshed = True
-        save_state(paths, {**state, "samples_signature": samples_signature})  # only once the refresh succeeded
+        save_state(paths, {**state, "samples_signature": samples_signature, "library_refresh_pending": False})  # only once it succeeded
     report.seconds = time.perf_counter() - t0
     return report
 

@@ -84,6 +84,31 @@ def test_rescan_without_changes_reads_no_audio(copy_of: tuple[Path, Path], monke
     assert report.scan["unchanged"] == report.scan["tracks"]
 
 
+def test_failed_library_refresh_is_redone_by_the_next_ingest(copy_of: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dj_pipeline.demo import generate_library
+    from dj_pipeline.recommend import SimilarityBundle
+
+    lib, data = copy_of
+    generate_library(tmp_path / "extra", n_tracks=1, n_samples=0, seed=98, duration_scale=0.3)
+    for f in (tmp_path / "extra" / "tracks").rglob("*.*"):
+        shutil.copy2(f, lib / f.name)
+    model = DataPaths(data).models_dir / "similarity_model.joblib"
+    mtime = model.stat().st_mtime_ns
+
+    def broken_fit(self, features):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(SimilarityBundle, "fit", broken_fit)
+    with pytest.raises(Exception, match="disk full"):
+        _ingest(lib, data)  # the new batch is written, then the library refresh fails
+    monkeypatch.undo()
+    report = _ingest(lib, data)  # no file changed since, but the refresh is still owed
+    assert report.batches_processed == [] and report.library_refreshed
+    assert model.stat().st_mtime_ns != mtime
+    assert len(SimilarityBundle.load(model).track_ids) == _sql(data, "SELECT count(*) FROM tracks")[0][0] == 4
+    assert not _ingest(lib, data).library_refreshed  # and once done, it is not redone
+
+
 def test_add_three_then_delete_one(copy_of: tuple[Path, Path], tmp_path: Path) -> None:
     from dj_pipeline.demo import generate_library
 
