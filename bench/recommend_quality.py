@@ -261,7 +261,7 @@ def ensure_data(lib: Path, data: Path, n_tracks: int, seed: int) -> None:
         from dj_pipeline.demo import generate_library
 
         print(f"generating {n_tracks} demo tracks into {lib} (minutes) ...", flush=True)
-        generate_library(lib, n_tracks=n_tracks, n_samples=0, seed=seed)
+        generate_library(lib, n_tracks=n_tracks, n_samples=0, seed=seed, workers=0)
     if not (data / "dj.duckdb").exists():
         from dj_pipeline.pipeline import run_ingest
 

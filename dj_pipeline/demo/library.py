@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from dj_pipeline.demo.oneshots import generate_oneshots
 from dj_pipeline.demo.track import TrackSpec, default_config, render_track
 from dj_pipeline.demo.writer import write_audio
 from dj_pipeline.music.keys import camelot_code, key_name
+from dj_pipeline.stages.common import resolve_workers
 
 TRUTH_COLUMNS = (
     "path", "track_index", "style", "bpm", "key", "key_root", "key_mode", "camelot", "energy_level",
@@ -102,19 +105,30 @@ def plan_library(n_tracks: int, seed: int = 0, duration_scale: float = 1.0, conf
 
 
 def generate_library(
-    out_dir: str | os.PathLike, n_tracks: int = 24, n_samples: int = 16, seed: int = 0, duration_scale: float = 1.0
+    out_dir: str | os.PathLike,
+    n_tracks: int = 24,
+    n_samples: int = 16,
+    seed: int = 0,
+    duration_scale: float = 1.0,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """Write ``out_dir/tracks/...``, ``out_dir/samples/...``, ``truth.csv`` and ``samples_truth.csv``.
 
     Returns the tracks' truth frame (paths relative to ``out_dir``). Byte-identical on rerun with
-    the same arguments.
+    the same arguments, for any number of ``workers`` (each track is seeded on its own; ``<= 0``:
+    one process per CPU core), since a large benchmark library takes about a second per track.
     """
     cfg = default_config()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for plan in plan_library(n_tracks, seed, duration_scale, cfg):
-        rows.append(write_track(out, plan, cfg))
+    plans = plan_library(n_tracks, seed, duration_scale, cfg)
+    n_workers = min(resolve_workers(workers), max(1, len(plans)))
+    if n_workers > 1:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
+            rows = list(pool.map(write_track, [out] * len(plans), plans, [cfg] * len(plans), chunksize=4))
+    else:
+        rows = [write_track(out, plan, cfg) for plan in plans]
     truth = pd.DataFrame(rows, columns=list(TRUTH_COLUMNS))
     truth.to_csv(out / "truth.csv", index=False)
     samples = generate_oneshots(out / "samples", n_samples, seed)
