@@ -153,9 +153,41 @@ def test_clear_errors():
 
 def test_candidate_k_bounds_the_search():
     lib = clustered_library(300, seed=8)
-    small = load_recommend_config(overrides={"candidate_k": 5})
+    small = load_recommend_config(overrides={"candidate_k": 5, "min_strict_candidates": 0})
     res = lib.engine(small).recommend("t00000", top_k=50)
     assert len(res) == 5
+
+
+def test_too_few_strict_neighbours_widen_the_search_before_relaxing():
+    lib = clustered_library(300, seed=8)
+    engine = lib.engine()
+    cur = lib.features.set_index("track_id").loc["t00000"]
+    key_ok, bpm_ok = engine._filters(engine.current_from_library("t00000"), np.arange(len(engine.table)))
+    strict_ids = set(engine.table.index[key_ok & bpm_ok]) - {"t00000"}
+    assert len(strict_ids) >= 10, f"fixture: {len(strict_ids)} strict tracks after {cur['camelot']} {cur['bpm']:.0f} BPM"
+    narrow = load_recommend_config(overrides={"candidate_k": 5, "min_strict_candidates": 0})
+    without = lib.engine(narrow).recommend("t00000", top_k=10)
+    assert any(r["relaxed"] for r in without)  # 5 neighbours: the key and BPM filters have to give way
+    widened = load_recommend_config(overrides={"candidate_k": 5, "min_strict_candidates": 10})
+    res = lib.engine(widened).recommend("t00000", top_k=10)
+    assert len(res) == 10 and not any(r["relaxed"] for r in res)
+    assert {r["track_id"] for r in res} <= strict_ids
+    # the added tracks are the strict ones whose intros are nearest the current outro
+    sims = {r["track_id"]: r["components"]["similarity"] for r in res}
+    q = lib.outro.get("t00000")
+    exact = sorted(strict_ids, key=lambda t: -float(lib.intro.get(t) @ q))
+    assert set(exact[:5]) <= set(sims) | {r["track_id"] for r in without}
+    for t, sim in sims.items():
+        assert sim == pytest.approx(float(lib.intro.get(t) @ q), abs=1e-5)
+
+
+def test_widening_never_brings_back_history():
+    lib = clustered_library(300, seed=8)
+    widened = load_recommend_config(overrides={"candidate_k": 5, "min_strict_candidates": 10})
+    engine = lib.engine(widened)
+    first = [r["track_id"] for r in engine.recommend("t00000", top_k=10)]
+    again = [r["track_id"] for r in engine.recommend("t00000", top_k=10, history=first)]
+    assert not set(first) & set(again)
 
 
 def test_external_current_track_uses_library_statistics():

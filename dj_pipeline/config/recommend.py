@@ -119,6 +119,7 @@ class SimilarityConfig:
 @dataclass(frozen=True)
 class RecommendConfig:
     candidate_k: int = 200
+    min_strict_candidates: int = 50
     top_k: int = 10
     bpm: BpmConfig = field(default_factory=BpmConfig)
     key: KeyConfig = field(default_factory=KeyConfig)

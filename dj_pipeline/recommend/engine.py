@@ -7,7 +7,11 @@ files. :class:`dj_pipeline.query.Recommender` is the thin loader that builds one
 ``recommend``:
 1. search the current track's outro vector against the intro index (``candidate_k`` + history);
 2. drop the history and the current track;
-3. strict filters: BPM (with half/double time) and key (only where both keys are clear);
+3. strict filters: BPM (with half/double time) and key (only where both keys are clear); when
+   fewer than ``min_strict_candidates`` of the candidates pass, widen the search: the
+   ``max(candidate_k, min_strict_candidates)`` best strict-passing tracks of the whole library (exact inner product over
+   just those rows) join the candidates, so a compatible track is never lost for lying beyond
+   the first neighbours, and relaxation only happens when the library really lacks them;
 4. score every candidate (components, weighted sum) and take the best strict passes; when they
    are fewer than ``top_k``, add candidates admitted by each relaxation step in turn (key first,
    then a wider BPM tolerance, then no BPM filter), each marked with what it breaks.
@@ -27,7 +31,7 @@ import pandas as pd
 from dj_pipeline.config.recommend import RecommendConfig, load_recommend_config
 from dj_pipeline.recommend.errors import EmptyLibraryError, RecommendError, UnknownTrackError
 from dj_pipeline.recommend.features import prepare_features, prepare_row
-from dj_pipeline.recommend.filters import bpm_compatible, key_compatible
+from dj_pipeline.recommend.filters import bpm_compatible, camelot_index, key_compatible_index
 from dj_pipeline.recommend.pairs import pair_features, scalar
 from dj_pipeline.recommend.scoring import score_components, weighted_terms
 from dj_pipeline.recommend.vectors import SearchableIndex, VectorTable
@@ -90,9 +94,12 @@ class RecommendationEngine:
         self._cols = {str(c): table[c].to_numpy() for c in table.columns}
         self._row = {str(t): i for i, t in enumerate(table.index)}
         self._z_cols = [f"z_{c}" for c in self.stats]
+        self._camelot = camelot_index(self._cols["camelot"])
         self.intro_index = intro_index
         if len(intro_index.ids) == 0:
             raise EmptyLibraryError("the intro index is empty: run `dj ingest` first")
+        # table row of each intro-index row (-1: not analysed), for the widened, filtered search
+        self._intro_rows = np.array([self._row.get(str(t), -1) for t in intro_index.ids], dtype=np.int64)
         self.outro = VectorTable.from_any(outro_vectors)
         self.track = VectorTable.from_any(track_vectors)
         self.ranker = ranker
@@ -147,12 +154,15 @@ class RecommendationEngine:
         excluded = set(history) | ({cur.track_id} if cur.track_id else set())
         sims, cand_ids = self._search(cur, len(excluded))
         keep = [i for i, t in enumerate(cand_ids) if t not in excluded and t in self._row]
-        if not keep:
+        sims, cand_ids = sims[keep], [cand_ids[i] for i in keep]
+        rows = np.array([self._row[t] for t in cand_ids], dtype=np.int64)
+        if int(self._strict(cur, rows).sum()) < cfg.min_strict_candidates:
+            rows, sims = self._widen(cur, rows, sims, excluded)
+            cand_ids = [str(self.table.index[r]) for r in rows]
+        if not len(rows):
             return []
-        cand_ids = [cand_ids[i] for i in keep]
-        rows = np.array([self._row[t] for t in cand_ids])
         candidates = {c: a[rows] for c, a in self._cols.items()}
-        pairs = pair_features(cur.features, candidates, sims[keep], cfg)
+        pairs = pair_features(cur.features, candidates, sims, cfg)
         # the last N tracks played before the current one: their embeddings drive the diversity
         # term (the current's relation to a candidate is the similarity term's job)
         earlier = [t for t in dict.fromkeys(history) if t != cur.track_id][-cfg.scoring.diversity_last_n :]
@@ -165,7 +175,7 @@ class RecommendationEngine:
         )
         terms = weighted_terms(comps, cfg.weights_for(goal_name))
         scores = sum(terms.values(), np.zeros(len(cand_ids)))
-        order = self._tiered_order(cur, candidates, scores, top_k)
+        order = self._tiered_order(cur, rows, scores, top_k)
         return _results(cand_ids, candidates, comps, terms, scores, order)
 
     def _search(self, cur: CurrentTrack, n_excluded: int) -> tuple[np.ndarray, list[str]]:
@@ -182,21 +192,49 @@ class RecommendationEngine:
         rows = [self._row[t] for t in earlier_ids if t in self._row]
         return {c: np.append(self._cols[c][rows].astype(np.float64), float(cur.features[c])) for c in self._z_cols}
 
-    def _tiered_order(self, cur: CurrentTrack, candidates: Mapping[str, np.ndarray], scores: np.ndarray, top_k: int) -> list[tuple[int, dict[str, bool]]]:
+    def _filters(self, cur: CurrentTrack, rows: np.ndarray, bpm_scale: float = 1.0, drop_bpm: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """``(key_ok, bpm_ok)`` of the table ``rows`` after ``cur``: the hard filters, with the BPM
+        tolerance widened by ``bpm_scale`` (or dropped) for a relaxation step."""
+        cfg = self.config
+        f = cur.features
+        key_ok = key_compatible_index(
+            int(camelot_index([f.get("camelot")])[0]), scalar(f["key_clarity"]), self._camelot[rows], self._cols["key_clarity"][rows], cfg.key
+        )
+        if drop_bpm:
+            return key_ok, np.ones(len(rows), dtype=bool)
+        return key_ok, bpm_compatible(scalar(f["bpm"]), np.asarray(self._cols["bpm"][rows], dtype=np.float64), cfg.bpm, bpm_scale)
+
+    def _strict(self, cur: CurrentTrack, rows: np.ndarray) -> np.ndarray:
+        key_ok, bpm_ok = self._filters(cur, rows)
+        return key_ok & bpm_ok
+
+    def _widen(self, cur: CurrentTrack, rows: np.ndarray, sims: np.ndarray, excluded: set[str]) -> tuple[np.ndarray, np.ndarray]:
+        """``rows``/``sims`` plus the ``max(candidate_k, min_strict_candidates)`` strict-passing
+        library tracks most similar to the current outro (exact inner product over the intro vectors of those tracks only)."""
+        lib = self._intro_rows
+        usable = lib >= 0
+        usable[usable] = self._strict(cur, lib[usable])
+        taken = np.zeros(len(self.table), dtype=bool)
+        taken[rows] = True
+        taken[[self._row[t] for t in excluded if t in self._row]] = True
+        usable &= ~taken[np.maximum(lib, 0)]
+        pos = np.flatnonzero(usable)
+        if not len(pos):
+            return rows, sims
+        extra = np.asarray(self.intro_index.vectors[pos], dtype=np.float32) @ cur.query_vector()
+        best = np.argsort(-extra, kind="stable")[: max(self.config.candidate_k, self.config.min_strict_candidates)]
+        return np.concatenate([rows, lib[pos[best]]]), np.concatenate([sims, extra[best].astype(np.float64)])
+
+    def _tiered_order(self, cur: CurrentTrack, rows: np.ndarray, scores: np.ndarray, top_k: int) -> list[tuple[int, dict[str, bool]]]:
         """Indices of the chosen candidates, best first, with which strict filters each passes.
 
         Strict passes come first; each relaxation step only fills the places still open, so a
         relaxed result never outranks a strict one.
         """
-        cfg = self.config
-        f = cur.features
-        cur_bpm = scalar(f["bpm"])
-        cand_bpm = np.asarray(candidates["bpm"], dtype=np.float64)
-        key_ok = key_compatible(f.get("camelot"), float(f["key_clarity"]), candidates["camelot"], candidates["key_clarity"], cfg.key)
-        bpm_ok = bpm_compatible(cur_bpm, cand_bpm, cfg.bpm)
+        key_ok, bpm_ok = self._filters(cur, rows)
         levels = [key_ok & bpm_ok]
-        for step in cfg.relaxation:
-            bpm_step = np.ones_like(bpm_ok) if step.drop_bpm else bpm_compatible(cur_bpm, cand_bpm, cfg.bpm, step.bpm_tolerance_scale)
+        for step in self.config.relaxation:
+            _, bpm_step = self._filters(cur, rows, step.bpm_tolerance_scale, step.drop_bpm)
             levels.append((key_ok | step.drop_key) & bpm_step)
         chosen: list[int] = []
         taken = np.zeros(len(scores), dtype=bool)
@@ -208,6 +246,7 @@ class RecommendationEngine:
             chosen.extend(int(i) for i in best)
             taken[best] = True
         return [(i, {"key": bool(key_ok[i]), "bpm": bool(bpm_ok[i])}) for i in chosen]
+
 
 def _results(
     cand_ids: list[str],

@@ -54,29 +54,45 @@ def bpm_compatible(current_bpm: float, candidate_bpm: np.ndarray, config: BpmCon
     return np.isfinite(diff) & (diff <= bpm_tolerance(current_bpm, config, scale))
 
 
-@lru_cache(maxsize=1024)
-def _relation(a: str, b: str) -> tuple[int, int]:
-    """(Camelot distance, upward wheel steps when the letter is the same else -1); -1s if unparsable."""
+CAMELOT_CODES: tuple[str, ...] = tuple(f"{n}{letter}" for n in range(1, 13) for letter in "AB")
+_CODE_INDEX = {c: i for i, c in enumerate(CAMELOT_CODES)}
+# distance and upward same-letter wheel steps between every pair of codes; the extra last row
+# and column stand for an unknown key (index -1), so lookups need no special case
+_DISTANCE = np.full((25, 25), UNKNOWN_DISTANCE, dtype=np.int64)
+_STEPS = np.full((25, 25), -1, dtype=np.int64)
+for _i, _a in enumerate(CAMELOT_CODES):
+    for _j, _b in enumerate(CAMELOT_CODES):
+        _DISTANCE[_i, _j] = camelot_distance(_a, _b)
+        if _a[-1] == _b[-1]:
+            _STEPS[_i, _j] = (camelot_parse(_b)[0] - camelot_parse(_a)[0]) % 12
+
+
+@lru_cache(maxsize=256)
+def _index_of(code: str) -> int:
     try:
-        na, la = camelot_parse(a)
-        nb, lb = camelot_parse(b)
+        n, letter = camelot_parse(code)
     except ValueError:
-        return UNKNOWN_DISTANCE, -1
-    return camelot_distance(a, b), ((nb - na) % 12 if la == lb else -1)
+        return -1
+    return _CODE_INDEX[f"{n}{letter}"]
 
 
-def _code(value: object) -> str:
-    return value if isinstance(value, str) else ""
+def camelot_index(codes: object) -> np.ndarray:
+    """Row of each Camelot code in :data:`CAMELOT_CODES` ("1A" -> 0, "12B" -> 23; -1 when
+    missing or unparsable): a library's keys are indexed once, then compared as integers."""
+    values = np.atleast_1d(np.asarray(codes, dtype=object))
+    return np.array([_index_of(c) if isinstance(c, str) else -1 for c in values], dtype=np.int64)
+
+
+def key_relation_index(current_index: int, candidate_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`key_relation` on :func:`camelot_index` rows (vectorised: a table lookup)."""
+    cand = np.asarray(candidate_index, dtype=np.int64)
+    return _DISTANCE[int(current_index), cand], _STEPS[int(current_index), cand]
 
 
 def key_relation(current_camelot: object, candidate_camelot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Camelot distance per candidate (``-1`` when either code is missing) and the upward steps
     around the wheel for same-letter pairs (``-1`` otherwise), used for the +2/+7 boost moves."""
-    cur = _code(current_camelot)
-    pairs = [_relation(cur, _code(c)) for c in candidate_camelot]
-    dist = np.array([p[0] for p in pairs], dtype=np.int64)
-    steps = np.array([p[1] for p in pairs], dtype=np.int64)
-    return dist, steps
+    return key_relation_index(int(camelot_index([current_camelot])[0]), camelot_index(candidate_camelot))
 
 
 def is_boost_move(steps: np.ndarray, config: KeyConfig) -> np.ndarray:
@@ -105,7 +121,16 @@ def key_compatible(
     Where either key is unclear (clarity below ``min_clarity``) or unknown the filter does not
     apply, so an ambiguous key never hides a good track.
     """
-    dist, steps = key_relation(current_camelot, np.asarray(candidate_camelot, dtype=object))
+    return key_compatible_index(
+        int(camelot_index([current_camelot])[0]), current_clarity, camelot_index(candidate_camelot), candidate_clarity, config
+    )
+
+
+def key_compatible_index(
+    current_index: int, current_clarity: float, candidate_index: np.ndarray, candidate_clarity: np.ndarray, config: KeyConfig
+) -> np.ndarray:
+    """:func:`key_compatible` on :func:`camelot_index` rows (for a whole library at once)."""
+    dist, steps = key_relation_index(current_index, candidate_index)
     ok = (dist >= 0) & (dist <= config.max_distance)
     if config.energy_boost:
         ok |= is_boost_move(steps, config)
