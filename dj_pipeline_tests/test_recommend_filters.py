@@ -80,3 +80,18 @@ def test_key_score_is_graded_by_distance_and_clarity():
 def test_closeness_kernel():
     c = closeness(np.array([0.0, 1.0, -1.0, 3.0]), 1.0)
     assert c[0] == 1.0 and c[1] == pytest.approx(np.exp(-0.5)) and c[1] == c[2] and c[3] < 0.02
+
+
+def test_integer_key_table_agrees_with_camelot_distance_on_every_pair():
+    from dj_pipeline.music.keys import camelot_distance
+    from dj_pipeline.recommend.filters import CAMELOT_CODES, camelot_index, key_relation_index
+
+    idx = camelot_index(list(CAMELOT_CODES))
+    assert idx.tolist() == list(range(24))
+    for a in CAMELOT_CODES:
+        dist, _ = key_relation_index(int(camelot_index([a])[0]), idx)
+        assert dist.tolist() == [camelot_distance(a, b) for b in CAMELOT_CODES]
+    # written differently, the same code; unknown or unparsable codes are -1 on either side
+    assert camelot_index([" 8a", "08A", "13A", "", None, float("nan")]).tolist() == [14, 14, -1, -1, -1, -1]
+    dist, steps = key_relation_index(-1, idx[:3])
+    assert dist.tolist() == [-1, -1, -1] and steps.tolist() == [-1, -1, -1]
