@@ -146,10 +146,11 @@ def classify_failures(s: Setup, current: str, results: list[dict]) -> list[tuple
 
 
 def run_queries(
-    s: Setup, goals: list[str], k: int, tol: dict[str, float], methods: tuple[str, ...] = METHODS
+    s: Setup, goals: list[str], k: int, tol: dict[str, float], methods: tuple[str, ...] = METHODS, currents: list[str] | None = None
 ) -> tuple[pd.DataFrame, list[tuple[str, str, str]], list[float]]:
+    """Every track (or ``currents``) as the current track, for every goal and method."""
     rows, failures, latency_s = [], [], []
-    for current in s.judge.ids:
+    for current in s.judge.ids if currents is None else currents:
         base = baseline_picks(s, current, k, []) if "baseline" in methods else []
         for goal in goals:
             if "ours" in methods:

@@ -38,7 +38,7 @@ from dj_pipeline.config.recommend import load_recommend_config  # noqa: E402
 # drive them to 0; they keep the weights recommend.yaml sets by judgement.
 WEIGHT_SPACE: dict[str, tuple[float, float]] = {
     "similarity": (0.3, 3.0),
-    "style": (0.3, 4.0),
+    "style": (0.3, 8.0),
     "tempo": (0.3, 4.0),
     "energy_goal": (0.5, 4.0),
     "key": (0.2, 2.0),
@@ -51,6 +51,7 @@ MAINTAIN_WIDTH_SPACE = (0.1, 0.5)  # maintain: Gaussian width of the energy wind
 # up/down/peak: the target z-energy change of one step (down is drawn like up, then negated)
 GOAL_DELTA_SPACE: dict[str, tuple[float, float]] = {"up": (0.15, 0.8), "down": (0.15, 0.8), "peak": (0.3, 1.2)}
 HYPE_SIGN = {"up": 0.5, "down": -0.5, "peak": 1.0}  # kept as shipped: hype has its own weight
+LOUDNESS_SHARE_SPACE = (0.0, 2.0)  # weight of loudness_lufs beside energy (1.0) in scoring.energy_columns
 ZERO_P = 0.1
 BPM_STEP_SCALE = 5.0  # BPM of session step that counts like a share of 1.0
 
@@ -72,6 +73,7 @@ def draw_overrides(rng: np.random.Generator) -> dict:
         "tempo_width_pct": float(rng.uniform(1.5, 6.0)),
         "half_double_score": float(rng.uniform(0.2, 0.9)),
         "energy_width_z": float(rng.uniform(0.25, 0.8)),
+        "energy_columns": {"energy": 1.0, "loudness_lufs": float(rng.uniform(*LOUDNESS_SHARE_SPACE))},
     }
     return {"weights": weights, "goals": goals, "scoring": scoring}
 
@@ -88,7 +90,10 @@ def shipped_overrides() -> dict:
         for name, g in cfg.goals.items()
     }
     sc = cfg.scoring
-    scoring = {"tempo_width_pct": float(sc.tempo_width_pct), "half_double_score": float(sc.half_double_score), "energy_width_z": float(sc.energy_width_z)}
+    scoring = {
+        "tempo_width_pct": float(sc.tempo_width_pct), "half_double_score": float(sc.half_double_score), "energy_width_z": float(sc.energy_width_z),
+        "energy_columns": {"energy": float(sc.energy_columns.get("energy", 0.0)), "loudness_lufs": float(sc.energy_columns.get("loudness_lufs", 0.0))},
+    }  # fmt: skip
     return {"weights": {n: float(w[n]) for n in WEIGHT_SPACE}, "goals": goals, "scoring": scoring}
 
 
@@ -138,6 +143,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="seed of the random search")
     ap.add_argument("--start", help="a JSON this script wrote: its best trial joins the search (use with --trials 0 --refine N)")
     ap.add_argument("--refine", type=int, default=0, help="trials of local search around the best random trial")
+    ap.add_argument("--query-tracks", type=int, default=0, help="current tracks per trial, spread over the library (0: all)")
     ap.add_argument("--top-k", type=int, default=10)
     ap.add_argument("--goals", default="maintain,up,down,peak")
     ap.add_argument("--maintain-tol", type=float, default=0.1)
@@ -151,7 +157,9 @@ def main() -> None:
     s = load_setup(args.data, args.lib)
     goals, schedule, k = args.goals.split(","), parse_schedule(args.schedule), args.top_k
     tol = {"truth": args.maintain_tol, "analysed": args.maintain_tol_z}
-    base_q, _, _ = run_queries(s, goals, k, tol, methods=("baseline",))
+    ids = s.judge.ids
+    currents = [ids[i] for i in np.unique(np.linspace(0, len(ids) - 1, args.query_tracks).astype(int))] if args.query_tracks else None
+    base_q, _, _ = run_queries(s, goals, k, tol, methods=("baseline",), currents=currents)
     base_s = run_sessions(s, args.sessions, schedule, k, args.maintain_tol, methods=("baseline",))
     rng = np.random.default_rng(args.seed)
     trials = [shipped_overrides()] + [draw_overrides(rng) for _ in range(args.trials)]  # trial 0: the shipped config
@@ -165,7 +173,7 @@ def main() -> None:
             overrides = perturb(max(rows, key=lambda r: r["score"])["overrides"], rng)
         cfg = load_recommend_config(overrides=overrides)
         s.rec.config = s.rec.engine.config = cfg
-        q, _, _ = run_queries(s, goals, k, tol, methods=("ours",))
+        q, _, _ = run_queries(s, goals, k, tol, methods=("ours",), currents=currents)
         sess = run_sessions(s, args.sessions, schedule, k, args.maintain_tol, methods=("ours",))
         summary = summarise(pd.concat([q, base_q]), pd.concat([sess, base_s]), k)
         score, losses = objective(summary, args.loss_weight)

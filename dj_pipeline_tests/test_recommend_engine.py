@@ -43,7 +43,9 @@ def test_score_is_the_weighted_sum_of_its_components():
 
 def _energy_library():
     energies = {"cur": 0.5, "e10": 0.1, "e30": 0.3, "e50": 0.5, "e70": 0.7, "e90": 0.9}
-    return library_from_rows([_row(t, energy=e) for t, e in energies.items()], same_vectors=True), energies
+    # louder with more energy, as in real masters: the goals move along energy and loudness together
+    rows = [_row(t, energy=e, loudness_lufs=-20.0 + 16.0 * e) for t, e in energies.items()]
+    return library_from_rows(rows, same_vectors=True), energies
 
 
 @pytest.mark.parametrize("goal", ["maintain", "up", "down", "peak"])
@@ -214,14 +216,30 @@ def test_style_term_is_the_track_vector_cosine():
 
 def test_maintain_uses_its_own_tighter_energy_window():
     cfg = load_recommend_config()
+    assert cfg.scoring.energy_columns == {"energy": 1.0, "loudness_lufs": 1.0}
     assert cfg.goal("maintain").energy_width_z < cfg.scoring.energy_width_z
     lib = clustered_library(80, seed=4)
     engine = lib.engine()
     cur = engine.current_from_library("t00003")
     for r in engine.recommend("t00003", goal="maintain", top_k=5):
-        delta = float(engine.table.loc[r["track_id"], "z_energy"]) - float(cur.features["z_energy"])
+        row = engine.table.loc[r["track_id"]]
+        delta = np.mean([row[f"z_{c}"] - cur.features[f"z_{c}"] for c in ("energy", "loudness_lufs")])  # equal energy_columns weights
         expected = np.exp(-0.5 * (delta / cfg.goal("maintain").energy_width_z) ** 2)
         assert r["components"]["energy_goal"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_change_of_loudness_counts_towards_the_energy_goal():
+    # "up" prefers the louder of two tracks with the same energy score, "maintain" the level one
+    # same energy score, one candidate 2 LU louder; the other tracks (another tempo) spread the
+    # library's loudness so that 2 LU is a modest step in z
+    rows = [_row("cur", loudness_lufs=-12.0), _row("level", loudness_lufs=-12.0), _row("louder", loudness_lufs=-10.0)]
+    rows += [_row(f"far{i}", bpm=170.0, loudness_lufs=v) for i, v in enumerate((-18.0, -15.0, -6.0, -3.0))]
+    engine = library_from_rows(rows, same_vectors=True).engine()
+    assert [r["track_id"] for r in engine.recommend("cur", goal="up", top_k=2)] == ["louder", "level"]
+    assert [r["track_id"] for r in engine.recommend("cur", goal="maintain", top_k=2)] == ["level", "louder"]
+    only_score = load_recommend_config(overrides={"scoring": {"energy_columns": {"energy": 1.0, "loudness_lufs": 0.0}}})
+    res = library_from_rows(rows, same_vectors=True).engine(only_score).recommend("cur", goal="up", top_k=2)
+    assert res[0]["components"]["energy_goal"] == pytest.approx(res[1]["components"]["energy_goal"])  # loudness ignored: a tie
 
 
 def test_tempo_prefers_a_small_change_at_the_same_time_feel():

@@ -78,6 +78,7 @@ class ScoringConfig:
     low_end_columns: tuple[str, ...] = ("sub", "bass", "lowmid")
     low_end_width_z: float = 1.5
     hype_columns: dict[str, float] = field(default_factory=lambda: {"energy": 1.0, "onset_density": 1.0, "percussive_ratio": 1.0})
+    energy_columns: dict[str, float] = field(default_factory=lambda: {"energy": 1.0})
     hype_scale_z: float = 1.5
     diversity_last_n: int = 8
     variation_columns: tuple[str, ...] = ("vocal_presence", "brightness", "bass")

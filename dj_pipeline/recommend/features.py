@@ -38,7 +38,7 @@ Stats = dict[str, tuple[float, float]]
 def z_columns(config: RecommendConfig) -> tuple[str, ...]:
     """Every column the scoring compares as a z-score (energy goal, hype, low end, variation)."""
     s = config.scoring
-    cols = ["energy", *s.hype_columns, *s.low_end_columns, *s.variation_columns]
+    cols = ["energy", *s.energy_columns, *s.hype_columns, *s.low_end_columns, *s.variation_columns]
     return tuple(dict.fromkeys(cols))
 
 

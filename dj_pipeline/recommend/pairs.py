@@ -52,11 +52,22 @@ def scalar(value: Any) -> float:
     return v if np.isfinite(v) else float("nan")
 
 
-def hype_z(rows: Rows, config: RecommendConfig) -> np.ndarray:
-    """Hype: weighted mean of the z-scored energy, onset density and percussive ratio."""
-    weights = config.scoring.hype_columns
+def weighted_z(rows: Rows, weights: Mapping[str, float]) -> np.ndarray:
+    """Weighted mean of the z-scored ``weights`` columns (weights normalised by their absolute sum)."""
     total = sum(abs(w) for w in weights.values()) or 1.0
     return sum(w * column(rows, f"z_{col}") for col, w in weights.items()) / total
+
+
+def hype_z(rows: Rows, config: RecommendConfig) -> np.ndarray:
+    """Hype: weighted mean of the z-scored energy, onset density and percussive ratio."""
+    return weighted_z(rows, config.scoring.hype_columns)
+
+
+def intensity_z(rows: Rows, config: RecommendConfig) -> np.ndarray:
+    """The energy the goals move along: a weighted mean of z-scored columns (``energy_columns``:
+    the energy score and the integrated loudness), so a change of level counts as much as a
+    change of the energy score's density and timbre terms."""
+    return weighted_z(rows, config.scoring.energy_columns)
 
 
 def low_end_matrix(rows: Rows, config: RecommendConfig) -> np.ndarray:
@@ -85,7 +96,7 @@ def pair_features(current: Rows, candidates: Rows, similarity: np.ndarray, confi
         "camelot_distance": dist,
         "key_clarity_min": np.minimum(float(current["key_clarity"]), column(candidates, "key_clarity")),
         "boost_move": is_boost_move(steps, config.key).astype(np.int64),
-        "energy_delta": column(candidates, "z_energy") - float(current["z_energy"]),
+        "energy_delta": intensity_z(candidates, config) - float(intensity_z(current, config)),
         "hype_delta": hype_z(candidates, config) - float(hype_z(current, config)),
         "low_end_distance": low_end,
         "onset_delta": _delta(current, candidates, "z_onset_density", len(sim)),
