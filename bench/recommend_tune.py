@@ -52,6 +52,7 @@ MAINTAIN_WIDTH_SPACE = (0.1, 0.5)  # maintain: Gaussian width of the energy wind
 GOAL_DELTA_SPACE: dict[str, tuple[float, float]] = {"up": (0.15, 0.8), "down": (0.15, 0.8), "peak": (0.3, 1.2)}
 HYPE_SIGN = {"up": 0.5, "down": -0.5, "peak": 1.0}  # kept as shipped: hype has its own weight
 LOUDNESS_SHARE_SPACE = (0.0, 2.0)  # weight of loudness_lufs beside energy (1.0) in scoring.energy_columns
+DIVERSITY_FLOOR_SPACE = (0.0, 0.9)  # similarity below which a recent track does not count as a repeat
 ZERO_P = 0.1
 BPM_STEP_SCALE = 5.0  # BPM of session step that counts like a share of 1.0
 
@@ -74,6 +75,7 @@ def draw_overrides(rng: np.random.Generator) -> dict:
         "half_double_score": float(rng.uniform(0.2, 0.9)),
         "energy_width_z": float(rng.uniform(0.25, 0.8)),
         "energy_columns": {"energy": 1.0, "loudness_lufs": float(rng.uniform(*LOUDNESS_SHARE_SPACE))},
+        "diversity_floor": float(rng.uniform(*DIVERSITY_FLOOR_SPACE)),
     }
     return {"weights": weights, "goals": goals, "scoring": scoring}
 
@@ -93,6 +95,7 @@ def shipped_overrides() -> dict:
     scoring = {
         "tempo_width_pct": float(sc.tempo_width_pct), "half_double_score": float(sc.half_double_score), "energy_width_z": float(sc.energy_width_z),
         "energy_columns": {"energy": float(sc.energy_columns.get("energy", 0.0)), "loudness_lufs": float(sc.energy_columns.get("loudness_lufs", 0.0))},
+        "diversity_floor": float(sc.diversity_floor),
     }  # fmt: skip
     return {"weights": {n: float(w[n]) for n in WEIGHT_SPACE}, "goals": goals, "scoring": scoring}
 
@@ -125,6 +128,7 @@ def perturb(overrides: dict, rng: np.random.Generator, sigma: float = 0.25) -> d
 
     out = walk(overrides)
     out["scoring"]["half_double_score"] = min(out["scoring"]["half_double_score"], 1.0)
+    out["scoring"]["diversity_floor"] = min(out["scoring"]["diversity_floor"], 0.95)
     return out
 
 

@@ -108,6 +108,19 @@ def test_relaxation_goes_key_first_then_bpm_and_marks_results():
     assert everything[-1]["components"]["similarity"] > everything[0]["components"]["similarity"]
 
 
+def test_diversity_floor_spares_tracks_that_are_only_alike():
+    from dj_pipeline.recommend.scoring import repetition
+
+    assert repetition(np.array([0.2, 0.75, 0.875, 1.0]), 0.75).tolist() == pytest.approx([0.0, 0.0, 0.5, 1.0])
+    assert repetition(np.array([0.3, 1.0]), 0.0).tolist() == pytest.approx([0.3, 1.0])  # floor 0: the plain penalty
+    lib = library_from_rows([_row(f"x{i}") for i in range(8)], seed=4)
+    lib.track.vectors[lib.track.ids.index("x5")] = lib.track.vectors[lib.track.ids.index("x1")]
+    floored = load_recommend_config(overrides={"scoring": {"diversity_floor": 0.9}})
+    res = {r["track_id"]: r for r in lib.engine(floored).recommend("x0", top_k=10, history=["x1"])}
+    assert res["x5"]["components"]["diversity"] == pytest.approx(-1.0, abs=1e-5)  # a copy is still a copy
+    assert all(r["components"]["diversity"] == 0.0 for t, r in res.items() if t != "x5")  # random vectors: far below 0.9
+
+
 def test_diversity_penalises_a_copy_of_a_recent_track():
     lib = library_from_rows([_row(f"x{i}") for i in range(8)], seed=4)
     lib.track.vectors[lib.track.ids.index("x5")] = lib.track.vectors[lib.track.ids.index("x1")]

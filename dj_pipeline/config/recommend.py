@@ -81,6 +81,7 @@ class ScoringConfig:
     energy_columns: dict[str, float] = field(default_factory=lambda: {"energy": 1.0})
     hype_scale_z: float = 1.5
     diversity_last_n: int = 8
+    diversity_floor: float = 0.0
     variation_columns: tuple[str, ...] = ("vocal_presence", "brightness", "bass")
     variation_target_z: float = 0.5
     variation_width_z: float = 0.75

@@ -158,7 +158,7 @@ class RecommendationEngine:
         rows = np.array([self._row[t] for t in cand_ids], dtype=np.int64)
         if int(self._strict(cur, rows).sum()) < cfg.min_strict_candidates:
             rows, sims = self._widen(cur, rows, sims, excluded)
-            cand_ids = [str(self.table.index[r]) for r in rows]
+            cand_ids = [str(t) for t in self.table.index[rows]]
         if not len(rows):
             return []
         candidates = {c: a[rows] for c, a in self._cols.items()}

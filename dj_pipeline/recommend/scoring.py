@@ -11,7 +11,9 @@ Components (all "higher is better"; weights in ``recommend.yaml``):
 - ``key``         graded by Camelot distance, blended to neutral as key clarity drops, 0..1
 - ``hype``        goal-signed tanh of the candidate's hype z-score, -1..1 (0 for "maintain")
 - ``diversity``   minus the max embedding similarity to the last N tracks played before the
-                  current one, -1..0 (0 with no history)
+                  current one, counted only above ``diversity_floor`` and rescaled to -1..0 (0
+                  with no history): a near-copy of a recent track is penalised, a track that is
+                  merely of the same kind is not
 - ``variation``   closeness of the vocal/brightness/low-end distance from the recent set to a
                   small target distance (neither a copy nor a jolt); the recent set is those N
                   tracks plus the current one, 0..1
@@ -83,6 +85,12 @@ def max_similarity(candidate_vectors: np.ndarray, recent_vectors: np.ndarray) ->
     return sims.max(axis=1)
 
 
+def repetition(similarity: np.ndarray, floor: float) -> np.ndarray:
+    """How much of a repeat a similarity is: 0 up to ``floor``, rising linearly to 1 at 1."""
+    sim = np.asarray(similarity, dtype=np.float64)
+    return np.clip((sim - floor) / max(1.0 - float(floor), 1e-9), 0.0, 1.0)
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(v, axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -129,7 +137,7 @@ def score_components(
         "mixability": np.clip(pairs["intro_mix"].to_numpy(dtype=np.float64), 0.0, 1.0),
         "key": key_score(pairs["camelot_distance"].to_numpy(), pairs["boost_move"].to_numpy(), pairs["key_clarity_min"].to_numpy(), config.key),
         "hype": goal.hype_sign * np.tanh(hype_z(candidates, config) / s.hype_scale_z),
-        "diversity": -np.clip(max_similarity(candidate_vectors, recent_vectors), 0.0, 1.0),
+        "diversity": -repetition(max_similarity(candidate_vectors, recent_vectors), s.diversity_floor),
         "variation": closeness(dist - s.variation_target_z, s.variation_width_z),
     }
     if style_similarity is not None:
