@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from recommend_quality import ensure_data, load_setup, run_queries, run_sessions, summarise  # noqa: E402
-from recommend_report import comparisons  # noqa: E402
+from recommend_report import comparisons, named_by_issue  # noqa: E402
 from recommend_truth import parse_schedule  # noqa: E402
 
 from dj_pipeline.config.recommend import load_recommend_config  # noqa: E402
@@ -100,11 +100,12 @@ def shipped_overrides() -> dict:
     return {"weights": {n: float(w[n]) for n in WEIGHT_SPACE}, "goals": goals, "scoring": scoring}
 
 
-def objective(summary: dict, loss_weight: float) -> tuple[float, int]:
+def objective(summary: dict, loss_weight: float, named_loss_penalty: float = 0.0) -> tuple[float, int]:
     """(score, number of reachable metrics where ours is not better than the baseline).
 
     A metric whose bound under the strict filters is below the baseline cannot be won; there the
-    score counts how close ours gets to the bound instead."""
+    score counts how close ours gets to the bound instead. Each reachable metric the issue names
+    (``named_by_issue``) that is not won costs ``named_loss_penalty`` on top."""
     total, losses = 0.0, 0
     for name, ours, base, bound in comparisons(summary):
         if bound is not None and np.isfinite(bound) and base >= bound:
@@ -114,6 +115,7 @@ def objective(summary: dict, loss_weight: float) -> tuple[float, int]:
         d = (ours - base) / scale
         total += d + (loss_weight - 1.0) * min(d, 0.0)
         losses += int(d <= 0)
+        total -= named_loss_penalty * float(d <= 0 and named_by_issue(name))
     return total, losses
 
 
@@ -155,6 +157,7 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=48)
     ap.add_argument("--schedule", default="up:5,peak:5,maintain:4,down:5")
     ap.add_argument("--loss-weight", type=float, default=3.0)
+    ap.add_argument("--named-loss-penalty", type=float, default=0.5, help="extra cost of each metric the issue names that is not won")
     ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "recommend_tune.json"))
     args = ap.parse_args()
     ensure_data(Path(args.lib), Path(args.data), args.tracks, args.library_seed)
@@ -180,7 +183,7 @@ def main() -> None:
         q, _, _ = run_queries(s, goals, k, tol, methods=("ours",), currents=currents)
         sess = run_sessions(s, args.sessions, schedule, k, args.maintain_tol, methods=("ours",))
         summary = summarise(pd.concat([q, base_q]), pd.concat([sess, base_s]), k)
-        score, losses = objective(summary, args.loss_weight)
+        score, losses = objective(summary, args.loss_weight, args.named_loss_penalty)
         ok = meets_targets(summary, k)
         rows.append({"trial": i, "score": score if ok else float("-inf"), "losses": losses, "meets_targets": ok, "overrides": overrides, "summary": summary})
         best = max(rows, key=lambda r: r["score"])
