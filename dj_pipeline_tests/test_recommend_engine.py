@@ -220,11 +220,29 @@ def test_external_current_track_uses_library_statistics():
 
 def test_style_term_is_the_track_vector_cosine():
     lib = clustered_library(80, seed=3)
-    engine = lib.engine()
+    engine = lib.engine(load_recommend_config(overrides={"scoring": {"style_expansion_k": 0}}))
     cur = engine.current_from_library("t00007")
     for r in engine.recommend("t00007", top_k=5):
         cand = engine.track.take([r["track_id"]])[0]
         assert r["components"]["style"] == pytest.approx(float(cand @ cur.track_vector), abs=1e-6)
+
+
+def test_style_expansion_compares_with_the_current_tracks_neighbourhood():
+    lib = clustered_library(80, seed=3)
+    k = 5
+    engine = lib.engine(load_recommend_config(overrides={"scoring": {"style_expansion_k": k}}))
+    vectors = lib.track.vectors.astype(np.float64)
+    me = lib.track.ids.index("t00007")
+    sims = vectors @ vectors[me]
+    sims[me] = -np.inf  # the current track is counted once, as itself
+    centre = vectors[me] + vectors[np.argsort(-sims)[:k]].sum(axis=0)
+    centre /= np.linalg.norm(centre)
+    res = engine.recommend("t00007", top_k=5)
+    for r in res:
+        cand = vectors[lib.track.ids.index(r["track_id"])]
+        assert r["components"]["style"] == pytest.approx(float(cand @ centre), abs=1e-5)
+    # the same vector the engine scores with
+    assert engine._style_vector(engine.current_from_library("t00007")) == pytest.approx(centre, abs=1e-6)
 
 
 def test_maintain_uses_its_own_tighter_energy_window():

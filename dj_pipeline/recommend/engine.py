@@ -169,7 +169,8 @@ class RecommendationEngine:
         recent_vectors = self.track.take(earlier)
         learned = self.ranker.predict(pairs) if self.ranker is not None else None
         cand_track_vectors = self.track.take(cand_ids)
-        style = cand_track_vectors @ np.asarray(cur.track_vector, dtype=np.float64) if cur.track_vector is not None else None
+        style_vector = self._style_vector(cur)
+        style = cand_track_vectors @ style_vector if style_vector is not None else None
         comps = score_components(
             pairs, candidates, cand_track_vectors, recent_vectors, self._recent(earlier, cur), goal_spec, cfg, learned, style
         )
@@ -185,6 +186,23 @@ class RecommendationEngine:
         sims = np.asarray(scores[0], dtype=np.float64)
         valid = [i for i, t in enumerate(ids_row) if t not in ("", "-1", "None")]
         return sims[valid], [ids_row[i] for i in valid]
+
+    def _style_vector(self, cur: CurrentTrack) -> np.ndarray | None:
+        """What "the same kind of track" is measured against: the current track's pooled vector
+        plus those of its ``style_expansion_k`` nearest library tracks, normalised (average query
+        expansion: a neighbourhood is a steadier picture of a style than one track's vector)."""
+        if cur.track_vector is None:
+            return None
+        v = np.asarray(cur.track_vector, dtype=np.float64)
+        k = min(int(self.config.scoring.style_expansion_k), len(self.track) - (cur.track_id in self.track))
+        if k > 0:
+            sims = self.track.vectors @ v.astype(np.float32)
+            if cur.track_id in self.track:
+                sims[self.track.row(cur.track_id)] = -np.inf
+            near = np.argpartition(-sims, k - 1)[:k]
+            v = v + self.track.vectors[near].astype(np.float64).sum(axis=0)
+        norm = float(np.linalg.norm(v))
+        return v / norm if norm > 0 else None
 
     def _recent(self, earlier_ids: list[str], cur: CurrentTrack) -> dict[str, np.ndarray]:
         """z-feature columns of the recently played library tracks plus the current track (the

@@ -55,6 +55,10 @@ class VectorTable:
     def __contains__(self, track_id: object) -> bool:
         return track_id in self._row
 
+    def row(self, track_id: str) -> int:
+        """Row of ``track_id`` in :attr:`vectors` (KeyError when absent)."""
+        return self._row[track_id]
+
     def get(self, track_id: str) -> np.ndarray | None:
         """The vector of ``track_id`` or ``None``."""
         row = self._row.get(track_id)
