@@ -51,10 +51,10 @@ def _energy_library():
 @pytest.mark.parametrize("goal", ["maintain", "up", "down", "peak"])
 def test_energy_goal_moves_energy_in_its_direction(goal):
     lib, energies = _energy_library()
-    top = lib.engine().recommend("cur", goal=goal, top_k=5)[0]
+    res = lib.engine().recommend("cur", goal=goal, top_k=5)
     expected = {"maintain": "e50", "up": "e70", "down": "e30", "peak": "e70"}[goal]
-    assert top["track_id"] == expected
-    assert top["components"]["energy_goal"] > 0.8
+    assert res[0]["track_id"] == expected
+    assert res[0]["components"]["energy_goal"] == max(r["components"]["energy_goal"] for r in res) > 0.5
 
 
 def test_up_and_down_rank_the_extremes_oppositely():
@@ -247,14 +247,15 @@ def test_style_expansion_compares_with_the_current_tracks_neighbourhood():
 
 def test_maintain_uses_its_own_tighter_energy_window():
     cfg = load_recommend_config()
-    assert cfg.scoring.energy_columns == {"energy": 1.0, "loudness_lufs": 1.0}
+    assert set(cfg.scoring.energy_columns) == {"energy", "loudness_lufs"}
     assert cfg.goal("maintain").energy_width_z < cfg.scoring.energy_width_z
     lib = clustered_library(80, seed=4)
     engine = lib.engine()
     cur = engine.current_from_library("t00003")
     for r in engine.recommend("t00003", goal="maintain", top_k=5):
         row = engine.table.loc[r["track_id"]]
-        delta = np.mean([row[f"z_{c}"] - cur.features[f"z_{c}"] for c in ("energy", "loudness_lufs")])  # equal energy_columns weights
+        w = cfg.scoring.energy_columns
+        delta = sum(w[c] * (row[f"z_{c}"] - cur.features[f"z_{c}"]) for c in w) / sum(w.values())
         expected = np.exp(-0.5 * (delta / cfg.goal("maintain").energy_width_z) ** 2)
         assert r["components"]["energy_goal"] == pytest.approx(expected, abs=1e-6)
 
