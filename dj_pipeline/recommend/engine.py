@@ -9,9 +9,10 @@ files. :class:`dj_pipeline.query.Recommender` is the thin loader that builds one
 2. drop the history and the current track;
 3. strict filters: BPM (with half/double time) and key (only where both keys are clear); when
    fewer than ``min_strict_candidates`` of the candidates pass, widen the search: the
-   ``max(candidate_k, min_strict_candidates)`` best strict-passing tracks of the whole library (exact inner product over
-   just those rows) join the candidates, so a compatible track is never lost for lying beyond
-   the first neighbours, and relaxation only happens when the library really lacks them;
+   ``max(candidate_k, min_strict_candidates)`` best strict-passing tracks of the whole library
+   (exact inner product over just those rows) join the candidates, so a compatible track is
+   never lost for lying beyond the first neighbours, and relaxation only happens when the
+   library really lacks them;
 4. score every candidate (components, weighted sum) and take the best strict passes; when they
    are fewer than ``top_k``, add candidates admitted by each relaxation step in turn (key first,
    then a wider BPM tolerance, then no BPM filter), each marked with what it breaks.
@@ -228,7 +229,8 @@ class RecommendationEngine:
 
     def _widen(self, cur: CurrentTrack, rows: np.ndarray, sims: np.ndarray, excluded: set[str]) -> tuple[np.ndarray, np.ndarray]:
         """``rows``/``sims`` plus the ``max(candidate_k, min_strict_candidates)`` strict-passing
-        library tracks most similar to the current outro (exact inner product over the intro vectors of those tracks only)."""
+        library tracks most similar to the current outro (exact inner product over the intro
+        vectors of those tracks only)."""
         lib = self._intro_rows
         usable = lib >= 0
         usable[usable] = self._strict(cur, lib[usable])
