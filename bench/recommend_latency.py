@@ -8,7 +8,8 @@ Two libraries:
    Features and vectors come from ``dj_pipeline.recommend.synthetic.clustered_library``: style
    clusters, not uniform random vectors (those defeat every ANN index). The intro index gets
    the kind the pipeline would choose (``--intro-kind auto``: HNSW at 50k) or a forced one;
-   outro/track are only looked up by id, so they are written flat (no ANN build).
+   the track index too (the style term searches it); outro vectors are only looked up by id,
+   so that index is written flat (no ANN build).
 The synthetic dir is reused when its parameters match (``params.json``).
 
 Queries: ``--queries`` timed calls after ``--warmup`` untimed ones; random current tracks,
@@ -126,7 +127,7 @@ def time_queries(rec: Recommender, n_queries: int, n_warmup: int, seed: int) -> 
 
 def write_synthetic_data_dir(root: Path, n_tracks: int, dim: int, batch_size: int, intro_kind: str, seed: int) -> dict:
     """A data dir holding a synthetic library, as the pipeline would have written it."""
-    params = {"n_tracks": n_tracks, "dim": dim, "batch_size": batch_size, "intro_kind": intro_kind, "seed": seed, "version": 1}
+    params = {"n_tracks": n_tracks, "dim": dim, "batch_size": batch_size, "intro_kind": intro_kind, "seed": seed, "version": 2}
     marker = root / "params.json"
     if marker.exists() and json.loads(marker.read_text()) == params:
         return {**params, "reused": True}
@@ -148,8 +149,9 @@ def write_synthetic_data_dir(root: Path, n_tracks: int, dim: int, batch_size: in
     t_index = time.perf_counter()
     meta = build_index(lib.intro.vectors, lib.intro.ids, paths.index_dir, "intro", SYNTH_BACKEND, SYNTH_MODEL, intro_cfg)
     intro_build_s = time.perf_counter() - t_index
-    for name, table in (("outro", lib.outro), ("track", lib.track)):
-        build_index(table.vectors, table.ids, paths.index_dir, name, SYNTH_BACKEND, SYNTH_MODEL, flat_cfg)
+    build_index(lib.outro.vectors, lib.outro.ids, paths.index_dir, "outro", SYNTH_BACKEND, SYNTH_MODEL, flat_cfg)
+    # the track index is searched too (the style term's neighbourhood): the kind the pipeline picks
+    build_index(lib.track.vectors, lib.track.ids, paths.index_dir, "track", SYNTH_BACKEND, SYNTH_MODEL, intro_cfg)
     marker.write_text(json.dumps(params))
     return {**params, "reused": False, "intro_index": meta["kind"], "intro_build_s": round(intro_build_s, 1), "write_s": round(time.perf_counter() - t0, 1)}
 

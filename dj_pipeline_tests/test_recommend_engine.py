@@ -241,8 +241,13 @@ def test_style_expansion_compares_with_the_current_tracks_neighbourhood():
     for r in res:
         cand = vectors[lib.track.ids.index(r["track_id"])]
         assert r["components"]["style"] == pytest.approx(float(cand @ centre), abs=1e-5)
-    # the same vector the engine scores with
+    # the same vector the engine scores with, whether the neighbours come from the track index's
+    # search (an ArrayIndex here) or from plain vectors without one (NumPy)
     assert engine._style_vector(engine.current_from_library("t00007")) == pytest.approx(centre, abs=1e-6)
+    plain = {t: lib.track.vectors[i] for i, t in enumerate(lib.track.ids)}
+    no_search = RecommendationEngine(lib.features, lib.intro, lib.outro, plain, engine.config, tracks=lib.tracks)
+    assert no_search._track_search is None
+    assert no_search._style_vector(no_search.current_from_library("t00007")) == pytest.approx(centre, abs=1e-6)
 
 
 def test_maintain_uses_its_own_tighter_energy_window():

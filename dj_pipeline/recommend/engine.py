@@ -103,6 +103,8 @@ class RecommendationEngine:
         self._intro_rows = np.array([self._row.get(str(t), -1) for t in intro_index.ids], dtype=np.int64)
         self.outro = VectorTable.from_any(outro_vectors)
         self.track = VectorTable.from_any(track_vectors)
+        # the track index itself when it can search (the pipeline's FAISS index: HNSW at scale)
+        self._track_search = track_vectors if callable(getattr(track_vectors, "search", None)) else None
         self.ranker = ranker
         self.index_dir = Path(index_dir) if index_dir is not None else None
 
@@ -197,13 +199,23 @@ class RecommendationEngine:
         v = np.asarray(cur.track_vector, dtype=np.float64)
         k = min(int(self.config.scoring.style_expansion_k), len(self.track) - (cur.track_id in self.track))
         if k > 0:
-            sims = self.track.vectors @ v.astype(np.float32)
-            if cur.track_id in self.track:
-                sims[self.track.row(cur.track_id)] = -np.inf
-            near = np.argpartition(-sims, k - 1)[:k]
-            v = v + self.track.vectors[near].astype(np.float64).sum(axis=0)
+            v = v + self.track.vectors[self._nearest_tracks(v, k, cur.track_id)].astype(np.float64).sum(axis=0)
         norm = float(np.linalg.norm(v))
         return v / norm if norm > 0 else None
+
+    def _nearest_tracks(self, vector: np.ndarray, k: int, skip: str | None) -> np.ndarray:
+        """Rows of :attr:`track` of the ``k`` library tracks nearest ``vector`` (not ``skip``):
+        through the track index's own search when it has one, else exactly in NumPy."""
+        q = np.asarray(vector, dtype=np.float32)
+        if self._track_search is not None:
+            _, found = self._track_search.search(q[None, :], k + 1)
+            rows = [self.track.row(str(t)) for t in list(found[0]) if str(t) != skip and str(t) in self.track][:k]
+            if len(rows) == k:
+                return np.asarray(rows, dtype=np.int64)
+        sims = self.track.vectors @ q
+        if skip in self.track:
+            sims[self.track.row(skip)] = -np.inf
+        return np.argpartition(-sims, k - 1)[:k]
 
     def _recent(self, earlier_ids: list[str], cur: CurrentTrack) -> dict[str, np.ndarray]:
         """z-feature columns of the recently played library tracks plus the current track (the
