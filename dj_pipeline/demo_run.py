@@ -20,7 +20,8 @@ def run_demo(
 
     The set opens on the first house track of the demo and follows a warm-up -> peak -> release
     plan: each step takes the top recommendation for the plan's goal at that point
-    of the set, and the printout gives BPM, key/Camelot, energy and the strongest reasons.
+    of the set, and the printout gives BPM, key/Camelot, energy and the terms that lifted each
+    pick most above the other candidates.
     """
     from dj_pipeline.demo import generate_library
     from dj_pipeline.pipeline import run_ingest
@@ -65,8 +66,8 @@ def format_set(items: list[dict[str, Any]]) -> str:
 
     lines = [f"{'#':>2}  {'goal':<8} {'bpm':>6}  {'cam':<4} {'key':<9} {'energy':>6}  track / why"]
     for i, it in enumerate(items, 1):
-        terms = it.get("contributions") or it.get("components") or {}
-        top = sorted(terms.items(), key=lambda kv: -abs(kv[1]))[:REASONS_SHOWN]
+        lift = it.get("lift") or {}
+        top = sorted(((k, v) for k, v in lift.items() if v > 0), key=lambda kv: -kv[1])[:REASONS_SHOWN]  # what set it apart
         why = ", ".join(f"{k} {v:+.2f}" for k, v in top)
         relaxed = f" [relaxed: {','.join(it['relaxed'])}]" if it.get("relaxed") else ""
         bpm = f"{it['bpm']:.1f}" if it.get("bpm") is not None else "-"

@@ -36,6 +36,12 @@ def test_score_is_the_weighted_sum_of_its_components():
         assert set(r["components"]) == {"similarity", "style", "tempo", "energy_goal", "low_end", "mixability", "key", "hype", "diversity", "variation"}
         assert r["score"] == pytest.approx(sum(w[k] * v for k, v in r["components"].items()))
         assert r["contributions"] == pytest.approx({k: w[k] * v for k, v in r["components"].items()})
+        assert set(r["lift"]) == set(r["contributions"])
+    # lift = contribution minus its mean over the scored candidates: the best pick stands out the most
+    lifts = [sum(r["lift"].values()) for r in res if not r["relaxed"]]
+    assert lifts == sorted(lifts, reverse=True) and lifts[0] > 0
+    gap = res[0]["score"] - res[1]["score"]
+    assert sum(res[0]["lift"].values()) - sum(res[1]["lift"].values()) == pytest.approx(gap)
     strict = [r["score"] for r in res if not r["relaxed"]]
     assert strict == sorted(strict, reverse=True)
     json.loads(results_to_json(res))  # JSON-clean (no NaN)

@@ -180,7 +180,8 @@ class RecommendationEngine:
         terms = weighted_terms(comps, cfg.weights_for(goal_name))
         scores = sum(terms.values(), np.zeros(len(cand_ids)))
         order = self._tiered_order(cur, rows, scores, top_k)
-        return _results(cand_ids, candidates, comps, terms, scores, order)
+        pool_means = {name: float(v.mean()) for name, v in terms.items()}
+        return _results(cand_ids, candidates, comps, terms, scores, order, pool_means)
 
     def _search(self, cur: CurrentTrack, n_excluded: int) -> tuple[np.ndarray, list[str]]:
         k = min(self.config.candidate_k + n_excluded, len(self.intro_index.ids))
@@ -287,11 +288,13 @@ def _results(
     terms: Mapping[str, np.ndarray],
     scores: np.ndarray,
     order: list[tuple[int, dict[str, bool]]],
+    pool_means: Mapping[str, float],
 ) -> list[dict[str, Any]]:
     """Result dicts (JSON-friendly: str/float/None) for the chosen candidate positions.
 
     ``components`` are the raw terms; ``contributions`` the weighted ones, which add up to the
-    score and say which terms actually decided the ranking."""
+    score; ``lift`` each contribution minus its mean over every scored candidate, i.e. what set
+    this track apart from the others (a term that is large for everyone explains nothing)."""
     out = []
     for i, strict in order:
         out.append(
@@ -308,6 +311,7 @@ def _results(
                 "duration_s": _num(candidates["duration_s"][i]),
                 "components": {name: float(v[i]) for name, v in comps.items()},
                 "contributions": {name: float(v[i]) for name, v in terms.items()},
+                "lift": {name: float(v[i]) - pool_means[name] for name, v in terms.items()},
                 "relaxed": [name for name, ok in strict.items() if not ok],
             }
         )
