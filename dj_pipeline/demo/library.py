@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from dj_pipeline.demo.oneshots import generate_oneshots
 from dj_pipeline.demo.track import TrackSpec, default_config, render_track
 from dj_pipeline.demo.writer import write_audio
 from dj_pipeline.music.keys import camelot_code, key_name
-from dj_pipeline.stages.common import resolve_workers
+from dj_pipeline.stages.common import resolve_workers, spawn_map
 
 TRUTH_COLUMNS = (
     "path", "track_index", "style", "bpm", "key", "key_root", "key_mode", "camelot", "energy_level",
@@ -124,9 +122,7 @@ def generate_library(
     plans = plan_library(n_tracks, seed, duration_scale, cfg)
     n_workers = min(resolve_workers(workers), max(1, len(plans)))
     if n_workers > 1:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
-            rows = list(pool.map(write_track, [out] * len(plans), plans, [cfg] * len(plans), chunksize=4))
+        rows = spawn_map(write_track, [[out] * len(plans), plans, [cfg] * len(plans)], n_workers, chunksize=4)
     else:
         rows = [write_track(out, plan, cfg) for plan in plans]
     truth = pd.DataFrame(rows, columns=list(TRUTH_COLUMNS))

@@ -104,14 +104,20 @@ def _results(fn: Callable[[Any], Iterable[dict]], items: list[Any], n_workers: i
             for item in items:
                 yield process_track(fn, item)
         return
-    ctx = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_limit_threads) as pool:
-            results = list(pool.map(process_track, [fn] * len(items), items))
+        results = spawn_map(process_track, [[fn] * len(items), items], n_workers)
     except BrokenProcessPool as exc:  # a worker died (out of memory, killed): redo the batch in-process
         log.warning("worker pool failed (%s); processing %d tracks in-process", exc, len(items))
         results = [process_track(fn, item) for item in items]
     yield from results
+
+
+def spawn_map(fn: Callable[..., Any], arg_lists: list[list[Any]], n_workers: int, chunksize: int = 1) -> list[Any]:
+    """``[fn(*args) for args in zip(*arg_lists)]`` in ``n_workers`` spawned processes (one BLAS
+    thread each), results in input order. ``fn`` must be picklable (a module-level function)."""
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_limit_threads) as pool:
+        return list(pool.map(fn, *arg_lists, chunksize=chunksize))
 
 
 def _limit_threads() -> None:
