@@ -69,12 +69,22 @@ class IvfConfig:
 
 
 @dataclass(frozen=True)
+class StyleConfig:
+    neighbors: int = 10
+    alpha: float = 0.9
+    iterations: int = 20
+    weight_power: float = 1.0
+    search_batch: int = 2048
+
+
+@dataclass(frozen=True)
 class IndexConfig:
     flat_max_vectors: int = 20000
     approximate: str = "auto"
     hnsw_max_vectors: int = 300000
     hnsw: HnswConfig = field(default_factory=HnswConfig)
     ivf: IvfConfig = field(default_factory=IvfConfig)
+    style: StyleConfig = field(default_factory=StyleConfig)
     threads: int = 0
 
 
@@ -104,4 +114,7 @@ def load_embeddings_config(path: str | Path | None = None, overrides: dict[str, 
         raise ValueError(f"clap.features must be torch or processor, got {cfg.clap.features!r}")
     if cfg.index.approximate not in ("auto", "hnsw", "ivf"):
         raise ValueError(f"index.approximate must be auto, hnsw or ivf, got {cfg.index.approximate!r}")
+    style = cfg.index.style
+    if style.neighbors < 1 or not 0.0 <= style.alpha < 1.0 or style.iterations < 0:
+        raise ValueError(f"index.style needs neighbors >= 1, 0 <= alpha < 1 and iterations >= 0, got {style}")
     return cfg

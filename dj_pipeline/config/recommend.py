@@ -82,7 +82,6 @@ class ScoringConfig:
     hype_scale_z: float = 1.5
     diversity_last_n: int = 8
     diversity_floor: float = 0.0
-    style_expansion_k: int = 0
     variation_columns: tuple[str, ...] = ("vocal_presence", "brightness", "bass")
     variation_target_z: float = 0.5
     variation_width_z: float = 0.75

@@ -60,8 +60,11 @@ def build_index(
     backend: str,
     model: str,
     config: IndexConfig | None = None,
+    extra_meta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write index ``name`` over ``vectors`` (float32 ``[n, d]``, already in the index space) to ``out_dir``.
+
+    ``extra_meta`` is stored in the metadata as well (e.g. how derived vectors were made).
 
     Returns the metadata: ``kind``, ``n``, ``dim``, ``build_s``, ``backend``, ``model``, ``params``,
     ``reused`` ("none" | "unchanged" | "ivf_quantizer") and ``fingerprint``.
@@ -110,6 +113,7 @@ def build_index(
         "fingerprint": fp,
         "reused": reused,
         "built_at": datetime.now(timezone.utc).isoformat(),
+        **(extra_meta or {}),
     }
     write_json(files["meta"], meta)
     log.info("index %s: %s over %d x %d (%s/%s) in %.2f s", name, kind, n, dim, backend, model, build_s)

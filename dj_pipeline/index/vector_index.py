@@ -83,6 +83,12 @@ class VectorIndex:
         find fewer than ``k'`` neighbours for a query; that row's id list is then shorter and
         its missing scores are ``-inf``.
         """
+        scores, rows = self.search_rows(queries, k, exact)
+        return scores, [[self.ids[r] for r in row if r >= 0] for row in rows]
+
+    def search_rows(self, queries: np.ndarray, k: int, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search` with row numbers of :attr:`ids`: ``(scores [m, k'], rows [m, k'])``,
+        row -1 and score ``-inf`` where an approximate index found fewer neighbours."""
         q = np.ascontiguousarray(np.asarray(queries, dtype=np.float32))
         if q.ndim == 1:
             q = q[None, :]
@@ -97,9 +103,7 @@ class VectorIndex:
             scores, rows = numpy_search(self.vectors, q, k)
         else:
             scores, rows = self._faiss_search(q, k)
-        out_ids = [[self.ids[r] for r in row if r >= 0] for row in rows]
-        scores = np.where(rows >= 0, scores, -np.inf).astype(np.float32)
-        return scores, out_ids
+        return np.where(rows >= 0, scores, -np.inf).astype(np.float32), np.asarray(rows, dtype=np.int64)
 
     def _faiss_search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if self.kind == "hnsw":

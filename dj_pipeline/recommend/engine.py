@@ -29,7 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dj_pipeline.config.embeddings import StyleConfig, load_embeddings_config
 from dj_pipeline.config.recommend import RecommendConfig, load_recommend_config
+from dj_pipeline.index.style import extend_style_vector
+from dj_pipeline.index.style import style_vectors as diffuse_style
 from dj_pipeline.recommend.errors import EmptyLibraryError, RecommendError, UnknownTrackError
 from dj_pipeline.recommend.features import prepare_features, prepare_row
 from dj_pipeline.recommend.filters import bpm_compatible, camelot_index, key_compatible_index
@@ -72,9 +75,14 @@ class RecommendationEngine:
         stats_table: pd.DataFrame | None = None,
         ranker: Any | None = None,
         index_dir: str | os.PathLike | None = None,
+        style_vectors: Any | None = None,
+        style_config: StyleConfig | None = None,
     ) -> None:
         """``features``: track_features rows; ``outro_vectors`` / ``track_vectors``: anything
-        :meth:`VectorTable.from_any` takes; ``tracks``: catalog rows for path/artist/title;
+        :meth:`VectorTable.from_any` takes; ``style_vectors``: the same for the library's style
+        vectors (:mod:`dj_pipeline.index.style`; computed here from the track vectors when not
+        given or not covering the same tracks), ``style_config`` how they were made (default:
+        ``embeddings.yaml``); ``tracks``: catalog rows for path/artist/title;
         ``stats_table``: the feature_stats asset (library mean/std); ``ranker``: a trained
         TransitionRanker (adds the ``learned`` component); ``index_dir``: where the indexes and
         their library statistics live (to embed an outside file into the same space)."""
@@ -105,6 +113,8 @@ class RecommendationEngine:
         self.track = VectorTable.from_any(track_vectors)
         # the track index itself when it can search (the pipeline's FAISS index: HNSW at scale)
         self._track_search = track_vectors if callable(getattr(track_vectors, "search", None)) else None
+        self.style_config = style_config or load_embeddings_config().index.style
+        self.style = self._style_table(style_vectors)
         self.ranker = ranker
         self.index_dir = Path(index_dir) if index_dir is not None else None
 
@@ -173,7 +183,7 @@ class RecommendationEngine:
         learned = self.ranker.predict(pairs) if self.ranker is not None else None
         cand_track_vectors = self.track.take(cand_ids)
         style_vector = self._style_vector(cur)
-        style = cand_track_vectors @ style_vector if style_vector is not None else None
+        style = self.style.take(cand_ids) @ style_vector if style_vector is not None else None
         comps = score_components(
             pairs, candidates, cand_track_vectors, recent_vectors, self._recent(earlier, cur), goal_spec, cfg, learned, style
         )
@@ -191,18 +201,30 @@ class RecommendationEngine:
         valid = [i for i, t in enumerate(ids_row) if t not in ("", "-1", "None")]
         return sims[valid], [ids_row[i] for i in valid]
 
+    def _style_table(self, style_vectors: Any | None) -> VectorTable:
+        """The library's style vectors, one per track vector (diffused here when missing/stale)."""
+        if style_vectors is not None:
+            table = VectorTable.from_any(style_vectors)
+            if set(table.ids) == set(self.track.ids) and table.dim == self.track.dim:
+                return table
+        if not len(self.track):
+            return self.track
+        search = getattr(self._track_search, "search_rows", None)
+        return VectorTable(self.track.ids, diffuse_style(self.track.vectors, self.style_config, search))
+
     def _style_vector(self, cur: CurrentTrack) -> np.ndarray | None:
-        """What "the same kind of track" is measured against: the current track's pooled vector
-        plus those of its ``style_expansion_k`` nearest library tracks, normalised (average query
-        expansion: a neighbourhood is a steadier picture of a style than one track's vector)."""
-        if cur.track_vector is None:
+        """What "the same kind of track" is measured against: the current track's style vector,
+        i.e. its place in the library's neighbourhood graph; for a track from outside the library,
+        extended from its ``neighbors`` nearest library tracks in the same way."""
+        if cur.track_id is not None and cur.track_id in self.style:
+            return np.asarray(self.style.get(cur.track_id), dtype=np.float64)
+        if cur.track_vector is None or not len(self.track):
             return None
-        v = np.asarray(cur.track_vector, dtype=np.float64)
-        k = min(int(self.config.scoring.style_expansion_k), len(self.track) - (cur.track_id in self.track))
-        if k > 0:
-            v = v + self.track.vectors[self._nearest_tracks(v, k, cur.track_id)].astype(np.float64).sum(axis=0)
-        norm = float(np.linalg.norm(v))
-        return v / norm if norm > 0 else None
+        v = np.asarray(cur.track_vector, dtype=np.float32)
+        rows = self._nearest_tracks(v, min(int(self.style_config.neighbors), len(self.track)), cur.track_id)
+        sims = self.track.vectors[rows] @ v
+        neighbours = self.style.take([self.track.ids[r] for r in rows])
+        return extend_style_vector(v, sims, neighbours, self.style_config).astype(np.float64)
 
     def _nearest_tracks(self, vector: np.ndarray, k: int, skip: str | None) -> np.ndarray:
         """Rows of :attr:`track` of the ``k`` library tracks nearest ``vector`` (not ``skip``):
@@ -216,7 +238,7 @@ class RecommendationEngine:
         sims = self.track.vectors @ q
         if skip in self.track:
             sims[self.track.row(skip)] = -np.inf
-        return np.argpartition(-sims, k - 1)[:k]
+        return np.argsort(-sims, kind="stable")[:k]
 
     def _recent(self, earlier_ids: list[str], cur: CurrentTrack) -> dict[str, np.ndarray]:
         """z-feature columns of the recently played library tracks plus the current track (the

@@ -1,7 +1,8 @@
 """Build a :class:`RecommendationEngine` from a data directory's materialized assets.
 
 Reads ``track_features``, ``tracks`` and ``feature_stats`` (current rows, via
-:func:`dj_pipeline.storage.read_asset`), the ``intro`` / ``outro`` / ``track`` vector indexes, and
+:func:`dj_pipeline.storage.read_asset`), the ``intro`` / ``outro`` / ``track`` / ``style`` vector
+indexes (a data dir built before the style index existed gets its style vectors computed here), and
 the trained TransitionRanker when its model file exists.
 """
 
@@ -12,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from dj_pipeline.config import from_dict
+from dj_pipeline.config.embeddings import StyleConfig
 from dj_pipeline.config.recommend import RecommendConfig, load_recommend_config
 from dj_pipeline.recommend.engine import RecommendationEngine
 from dj_pipeline.recommend.errors import EmptyLibraryError
@@ -20,7 +23,8 @@ from dj_pipeline.recommend.vectors import VectorTable
 from dj_pipeline.storage import DataPaths, read_asset
 from dj_pipeline.storage.tables import read_catalog
 
-INDEX_NAMES: tuple[str, ...] = ("intro", "outro", "track")
+INDEX_NAMES: tuple[str, ...] = ("intro", "outro", "track", "style")
+LOOKUP_ONLY: frozenset[str] = frozenset({"outro", "style"})  # read by id, never searched
 
 
 def load_index(paths: DataPaths, name: str) -> Any | None:
@@ -28,7 +32,7 @@ def load_index(paths: DataPaths, name: str) -> Any | None:
     from dj_pipeline.index import VectorIndex
 
     try:
-        return VectorIndex.load(paths.index_dir, name)
+        return VectorIndex.load(paths.index_dir, name, use_faiss=name not in LOOKUP_ONLY)
     except FileNotFoundError:
         return None
 
@@ -41,6 +45,12 @@ def load_ranker(paths: DataPaths, config: RecommendConfig) -> TransitionRanker |
     """The trained TransitionRanker, or ``None`` when no model file exists."""
     p = ranker_path(paths, config)
     return TransitionRanker.load(p, config.ranker) if os.path.exists(p) else None
+
+
+def style_config_of(index: Any | None) -> StyleConfig | None:
+    """The settings a built style index was made with (``None``: not built, use the config)."""
+    params = getattr(index, "meta", {}).get("style_params") if index is not None else None
+    return from_dict(StyleConfig, params) if params else None
 
 
 def load_engine(data_dir: str | os.PathLike | DataPaths | None = None, config: RecommendConfig | None = None, use_ranker: bool = True) -> RecommendationEngine:
@@ -63,6 +73,8 @@ def load_engine(data_dir: str | os.PathLike | DataPaths | None = None, config: R
         indexes["outro"] if indexes["outro"] is not None else empty,
         indexes["track"] if indexes["track"] is not None else empty,
         config,
+        style_vectors=indexes["style"],
+        style_config=style_config_of(indexes["style"]),
         tracks=read_asset(paths, "tracks", catalog=catalog),
         stats_table=stats if {"column_name", "mean", "std"} <= set(stats.columns) else None,
         ranker=load_ranker(paths, config) if use_ranker else None,

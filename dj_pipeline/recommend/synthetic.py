@@ -47,9 +47,12 @@ class SyntheticLibrary:
     intro: ArrayIndex
     outro: ArrayIndex
     track: ArrayIndex
+    style: np.ndarray | None = None  # style label of each track (clustered_library), for tests
 
-    def engine(self, config: RecommendConfig | None = None, ranker: Any | None = None) -> RecommendationEngine:
-        return RecommendationEngine(self.features, self.intro, self.outro, self.track, config, tracks=self.tracks, ranker=ranker)
+    def engine(self, config: RecommendConfig | None = None, ranker: Any | None = None, style_vectors: Any | None = None) -> RecommendationEngine:
+        return RecommendationEngine(
+            self.features, self.intro, self.outro, self.track, config, tracks=self.tracks, ranker=ranker, style_vectors=style_vectors
+        )
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -141,4 +144,4 @@ def clustered_library(n_tracks: int, dim: int = 32, n_styles: int = 8, seed: int
     outro = _unit(body + rng.normal(0.0, 0.2, (n_tracks, dim)))
     track = _unit(body)
     durations = rng.uniform(240.0, 480.0, n_tracks)
-    return SyntheticLibrary(df, _tracks(ids, durations), ArrayIndex(ids, intro), ArrayIndex(ids, outro), ArrayIndex(ids, track))
+    return SyntheticLibrary(df, _tracks(ids, durations), ArrayIndex(ids, intro), ArrayIndex(ids, outro), ArrayIndex(ids, track), style)

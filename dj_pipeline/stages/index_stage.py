@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -27,7 +28,11 @@ def choose_backend(embeddings: pd.DataFrame) -> tuple[str, str]:
 
 
 def build_library_indexes(paths: DataPaths) -> dict[str, Any]:
-    """(Re)build the ``intro``, ``outro`` and ``track`` indexes under ``paths.index_dir``."""
+    """(Re)build the ``intro``, ``outro``, ``track`` and ``style`` indexes under ``paths.index_dir``.
+
+    ``style`` holds the track vectors diffused over the library's nearest-neighbour graph
+    (:mod:`dj_pipeline.index.style`); it depends on the whole library, so it is rebuilt with it.
+    """
     from dj_pipeline.embeddings import fit_library_standardizer
     from dj_pipeline.index import build_index
 
@@ -48,4 +53,35 @@ def build_library_indexes(paths: DataPaths) -> dict[str, Any]:
             continue
         vectors = standardizer.transform(np.stack(df["vector"].to_numpy()).astype(np.float32))
         info["indexes"][name] = build_index(vectors, df["track_id"].tolist(), paths.index_dir, name, backend, model)
+    if "track" in info["indexes"]:
+        info["indexes"]["style"] = build_style_index(paths, backend, model)
     return info
+
+
+def build_style_index(paths: DataPaths, backend: str, model: str) -> dict[str, Any]:
+    """The ``style`` index from the built ``track`` index, its k-NN graph found by that index's
+    own search (exact when flat, HNSW/IVF at scale). Not recomputed while the track vectors and
+    the ``index.style`` settings are unchanged."""
+    from dataclasses import asdict, replace
+
+    from dj_pipeline.config.embeddings import load_embeddings_config
+    from dj_pipeline.index import VectorIndex, build_index
+    from dj_pipeline.index.files import read_meta
+    from dj_pipeline.index.style import style_vectors
+
+    config = load_embeddings_config().index
+    track = VectorIndex.load(paths.index_dir, "track", config=config)
+    made_from = {"track_fingerprint": track.meta["fingerprint"], "style_params": asdict(config.style)}
+    old = read_meta(paths.index_dir, "style")
+    if old and all(old.get(k) == v for k, v in made_from.items()) and (old["backend"], old["model"]) == (backend, model):
+        try:
+            VectorIndex.load(paths.index_dir, "style", use_faiss=False, config=config)
+            return {**old, "reused": "unchanged", "build_s": 0.0, "diffuse_s": 0.0}
+        except (FileNotFoundError, RuntimeError, ValueError):
+            pass  # files missing or inconsistent: rebuild
+    t0 = time.perf_counter()
+    vectors = style_vectors(np.asarray(track.vectors), config.style, track.search_rows)
+    made_from["diffuse_s"] = round(time.perf_counter() - t0, 4)
+    # looked up by id, never searched: always a flat index (no HNSW/IVF build)
+    flat = replace(config, flat_max_vectors=max(config.flat_max_vectors, len(track.ids)))
+    return build_index(vectors, list(track.ids), paths.index_dir, "style", backend, model, flat, extra_meta=made_from)
