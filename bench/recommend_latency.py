@@ -8,8 +8,10 @@ Two libraries:
    Features and vectors come from ``dj_pipeline.recommend.synthetic.clustered_library``: style
    clusters, not uniform random vectors (those defeat every ANN index). The intro index gets
    the kind the pipeline would choose (``--intro-kind auto``: HNSW at 50k) or a forced one;
-   the track index too (the style term searches it); outro vectors are only looked up by id,
-   so that index is written flat (no ANN build).
+   the track index too (the style index's k-NN graph and outside files search it); outro
+   vectors are only looked up by id, so that index is written flat (no ANN build). The style
+   index is built from the track index as the pipeline does (``build_style_index``); its build
+   time is reported.
 The synthetic dir is reused when its parameters match (``params.json``).
 
 Queries: ``--queries`` timed calls after ``--warmup`` untimed ones; random current tracks,
@@ -45,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import dj_pipeline.storage.parquet as parquet_module  # noqa: E402
 from dj_pipeline.config.embeddings import load_embeddings_config  # noqa: E402
 from dj_pipeline.index import build_index  # noqa: E402
+from dj_pipeline.stages.index_stage import build_style_index  # noqa: E402
 from dj_pipeline.query import Recommender  # noqa: E402
 from dj_pipeline.recommend.synthetic import clustered_library  # noqa: E402
 from dj_pipeline.storage import DataPaths, write_batch, write_parquet_atomic  # noqa: E402
@@ -150,7 +153,7 @@ def write_synthetic_data_dir(root: Path, n_tracks: int, dim: int, batch_size: in
     meta = build_index(lib.intro.vectors, lib.intro.ids, paths.index_dir, "intro", SYNTH_BACKEND, SYNTH_MODEL, intro_cfg)
     intro_build_s = time.perf_counter() - t_index
     build_index(lib.outro.vectors, lib.outro.ids, paths.index_dir, "outro", SYNTH_BACKEND, SYNTH_MODEL, flat_cfg)
-    # the track index is searched too (the style term's neighbourhood): the kind the pipeline picks
+    # the track index is searched too (the style graph, outside files): the kind the pipeline picks
     build_index(lib.track.vectors, lib.track.ids, paths.index_dir, "track", SYNTH_BACKEND, SYNTH_MODEL, intro_cfg)
     marker.write_text(json.dumps(params))
     return {**params, "reused": False, "intro_index": meta["kind"], "intro_build_s": round(intro_build_s, 1), "write_s": round(time.perf_counter() - t0, 1)}
@@ -210,6 +213,9 @@ def main() -> None:
     if args.n_tracks > 0:
         root = Path(args.work_dir) / f"n{args.n_tracks}_d{args.dim}_{args.intro_kind}"
         info = write_synthetic_data_dir(root, args.n_tracks, args.dim, args.batch_size, args.intro_kind, args.seed)
+        t_style = time.perf_counter()
+        style = build_style_index(DataPaths(root), SYNTH_BACKEND, SYNTH_MODEL)
+        info |= {"style_index": style["reused"], "style_build_s": round(time.perf_counter() - t_style, 1), "style_diffuse_s": style.get("diffuse_s")}
         print(f"\nsynthetic data dir {root}: " + ", ".join(f"{k}={v}" for k, v in info.items()))
         results.append({**measure(f"synthetic {args.n_tracks}", root, args), "synthetic": info})
     out = Path(args.json)

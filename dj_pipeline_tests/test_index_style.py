@@ -94,3 +94,20 @@ def test_style_index_is_rebuilt_only_when_the_track_vectors_change(tmp_path: Pat
     again = build_style_index(paths, "dsp", "m")
     assert again["reused"] == "none" and again["n"] == 50
     assert VectorIndex.load(paths.index_dir, "style").ids == lib.track.ids[:50]
+
+
+def test_index_check_passes_on_an_ingest_and_catches_a_stale_style_index(ingested: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from dj_pipeline.stages.index_stage import index_consistency
+
+    info = index_consistency(DataPaths(ingested))
+    assert info["has_style"] and info["mismatched"] == [] and info["bad_style_vectors"] == 0
+    assert info["indexes"] == ["intro", "outro", "style", "track"]
+    copy = DataPaths(tmp_path / "data")
+    shutil.copytree(DataPaths(ingested).index_dir, copy.index_dir)
+    track = VectorIndex.load(copy.index_dir, "track", use_faiss=False)
+    stale = np.asarray(track.vectors[:-1]) * 2.0  # one track short and not unit length
+    build_index(stale, track.ids[:-1], copy.index_dir, "style", track.backend, track.model)
+    info = index_consistency(copy)
+    assert info["mismatched"] == ["style"] and info["bad_style_vectors"] == len(track.ids) - 1

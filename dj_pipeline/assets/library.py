@@ -50,7 +50,9 @@ def stats_frame(stats: dict) -> pd.DataFrame:
     description=(
         "FAISS indexes over intro vectors (outro->intro search), outro vectors and pooled track vectors "
         "of the current library, one backend only; flat inner product below ~20k vectors, approximate "
-        "above (chosen automatically and recorded). DSP vectors are standardised with library statistics."
+        "above (chosen automatically and recorded). DSP vectors are standardised with library statistics. "
+        "Plus the style vectors: the track vectors diffused over the library's k-NN graph (the "
+        "recommender's style term)."
     ),
 )
 def faiss_index(context: AssetExecutionContext, settings: DJSettings) -> MaterializeResult:
@@ -64,5 +66,6 @@ def faiss_index(context: AssetExecutionContext, settings: DJSettings) -> Materia
             "backend": MetadataValue.text(str(info.get("backend"))),
             "model": MetadataValue.text(str(info.get("model"))),
             "indexes": MetadataValue.json(info.get("indexes", {})),
+            "style_diffuse_s": MetadataValue.float(float(info.get("indexes", {}).get("style", {}).get("diffuse_s", 0.0))),
         }
     )

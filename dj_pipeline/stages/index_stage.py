@@ -85,3 +85,25 @@ def build_style_index(paths: DataPaths, backend: str, model: str) -> dict[str, A
     # looked up by id, never searched: always a flat index (no HNSW/IVF build)
     flat = replace(config, flat_max_vectors=max(config.flat_max_vectors, len(track.ids)))
     return build_index(vectors, list(track.ids), paths.index_dir, "style", backend, model, flat, extra_meta=made_from)
+
+
+def index_consistency(paths: DataPaths) -> dict[str, Any]:
+    """What the ``faiss_index`` asset check looks at: which built indexes cover other tracks than
+    the ``track`` index (``mismatched``) and how many style vectors are not finite unit vectors."""
+    from dj_pipeline.index import VectorIndex
+
+    loaded = {}
+    for name in (*INDEXED_WINDOWS.values(), "style"):
+        try:
+            loaded[name] = VectorIndex.load(paths.index_dir, name, use_faiss=False)
+        except FileNotFoundError:
+            continue
+    if "track" not in loaded:
+        return {"indexes": sorted(loaded), "tracks": 0, "mismatched": [], "bad_style_vectors": 0, "has_style": False}
+    track_ids = set(loaded["track"].ids)
+    mismatched = sorted(name for name, index in loaded.items() if set(index.ids) != track_ids)
+    bad = 0
+    if "style" in loaded:
+        norms = np.linalg.norm(np.asarray(loaded["style"].vectors, dtype=np.float64), axis=1)
+        bad = int((~np.isfinite(norms) | (np.abs(norms - 1.0) > 1e-3)).sum())
+    return {"indexes": sorted(loaded), "tracks": len(track_ids), "mismatched": mismatched, "bad_style_vectors": bad, "has_style": "style" in loaded}
