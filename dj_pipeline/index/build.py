@@ -81,7 +81,10 @@ def build_index(
     old = read_meta(out_dir, name)
     same_space = bool(old) and (old["backend"], old["model"], old["dim"]) == (backend, model, dim)
     if same_space and old.get("fingerprint") == fp and old.get("kind") == kind and _files_present(old, files):
-        return {**old, "reused": "unchanged", "build_s": 0.0}
+        meta = {**old, **(extra_meta or {})}
+        if meta != old:  # same vectors, new notes on how they were made
+            write_json(files["meta"], meta)
+        return {**meta, "reused": "unchanged", "build_s": 0.0}
 
     t0 = time.perf_counter()
     set_threads(config)

@@ -34,6 +34,15 @@ def _unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.where(norms > 0, norms, 1.0)
 
 
+def graph_neighbors(n_tracks: int, config: StyleConfig) -> int:
+    """Neighbours per track in the graph: ``neighbors_per_sqrt_n * sqrt(n)``, at least 1 and at
+    most ``neighbors``. Ten neighbours suit a thousand tracks; in a 24-track library they would
+    tie each track to 40 % of it and blur every group (same-style share of the three nearest
+    tracks, 240-track demo library subsampled: 24 tracks 0.78 with 3 neighbours, 0.75 with 10)."""
+    k = int(np.ceil(config.neighbors_per_sqrt_n * np.sqrt(max(n_tracks, 0))))
+    return max(1, min(int(config.neighbors), k))
+
+
 def exact_search_rows(vectors: np.ndarray) -> SearchRows:
     """Exact inner-product search over ``vectors`` as a :data:`SearchRows` function."""
     from dj_pipeline.index.vector_index import numpy_search
@@ -99,7 +108,7 @@ def style_vectors(vectors: np.ndarray, config: StyleConfig | None = None, search
         raise ValueError(f"vectors must be (n, d), got shape {x.shape}")
     if x.shape[0] < 2 or config.alpha == 0.0 or config.iterations == 0:
         return _unit_rows(x.astype(np.float64)).astype(np.float32)
-    rows, sims = knn_graph(x, config.neighbors, search, config.search_batch)
+    rows, sims = knn_graph(x, graph_neighbors(x.shape[0], config), search, config.search_batch)
     return diffuse(x, graph_matrix(rows, sims, config.weight_power), config.alpha, config.iterations)
 
 

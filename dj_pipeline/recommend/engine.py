@@ -31,7 +31,7 @@ import pandas as pd
 
 from dj_pipeline.config.embeddings import StyleConfig, load_embeddings_config
 from dj_pipeline.config.recommend import RecommendConfig, load_recommend_config
-from dj_pipeline.index.style import extend_style_vector
+from dj_pipeline.index.style import extend_style_vector, graph_neighbors
 from dj_pipeline.index.style import style_vectors as diffuse_style
 from dj_pipeline.recommend.errors import EmptyLibraryError, RecommendError, UnknownTrackError
 from dj_pipeline.recommend.features import prepare_features, prepare_row
@@ -215,13 +215,13 @@ class RecommendationEngine:
     def _style_vector(self, cur: CurrentTrack) -> np.ndarray | None:
         """What "the same kind of track" is measured against: the current track's style vector,
         i.e. its place in the library's neighbourhood graph; for a track from outside the library,
-        extended from its ``neighbors`` nearest library tracks in the same way."""
+        extended from its nearest library tracks (as many as the graph has per track) in the same way."""
         if cur.track_id is not None and cur.track_id in self.style:
             return np.asarray(self.style.get(cur.track_id), dtype=np.float64)
         if cur.track_vector is None or not len(self.track):
             return None
         v = np.asarray(cur.track_vector, dtype=np.float32)
-        rows = self._nearest_tracks(v, min(int(self.style_config.neighbors), len(self.track)), cur.track_id)
+        rows = self._nearest_tracks(v, min(graph_neighbors(len(self.track), self.style_config), len(self.track)), cur.track_id)
         sims = self.track.vectors[rows] @ v
         neighbours = self.style.take([self.track.ids[r] for r in rows])
         return extend_style_vector(v, sims, neighbours, self.style_config).astype(np.float64)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dj_pipeline.config.embeddings import IndexConfig
 from dj_pipeline.storage import DataPaths, read_asset
 
 INDEXED_WINDOWS: dict[str, str] = {"intro": "intro", "outro": "outro", "track": "track"}
@@ -58,7 +59,7 @@ def build_library_indexes(paths: DataPaths) -> dict[str, Any]:
     return info
 
 
-def build_style_index(paths: DataPaths, backend: str, model: str) -> dict[str, Any]:
+def build_style_index(paths: DataPaths, backend: str, model: str, config: IndexConfig | None = None) -> dict[str, Any]:
     """The ``style`` index from the built ``track`` index, its k-NN graph found by that index's
     own search (exact when flat, HNSW/IVF at scale). Not recomputed while the track vectors and
     the ``index.style`` settings are unchanged."""
@@ -69,7 +70,7 @@ def build_style_index(paths: DataPaths, backend: str, model: str) -> dict[str, A
     from dj_pipeline.index.files import read_meta
     from dj_pipeline.index.style import style_vectors
 
-    config = load_embeddings_config().index
+    config = config or load_embeddings_config().index
     track = VectorIndex.load(paths.index_dir, "track", config=config)
     made_from = {"track_fingerprint": track.meta["fingerprint"], "style_params": asdict(config.style)}
     old = read_meta(paths.index_dir, "style")
