@@ -58,9 +58,16 @@ def _energy_library():
 @pytest.mark.parametrize("goal", ["maintain", "up", "down", "peak"])
 def test_energy_goal_moves_energy_in_its_direction(goal):
     lib, energies = _energy_library()
-    res = lib.engine().recommend("cur", goal=goal, top_k=5)
-    expected = {"maintain": "e50", "up": "e70", "down": "e30", "peak": "e70"}[goal]
+    engine = lib.engine()
+    res = engine.recommend("cur", goal=goal, top_k=5)
+    # the track whose energy change (library z of energy and loudness) is nearest the goal's target
+    w = CFG.scoring.energy_columns
+    t = engine.table
+    delta = {i: sum(w[c] * (t.at[i, f"z_{c}"] - t.at["cur", f"z_{c}"]) for c in w) / sum(w.values()) for i in energies if i != "cur"}
+    expected = min(delta, key=lambda i: abs(delta[i] - CFG.goal(goal).energy_delta))
     assert res[0]["track_id"] == expected
+    direction = {"maintain": 0, "up": 1, "down": -1, "peak": 1}[goal]
+    assert np.sign(round(energies[expected] - energies["cur"], 6)) == direction
     assert res[0]["components"]["energy_goal"] == max(r["components"]["energy_goal"] for r in res) > 0.5
 
 
