@@ -105,6 +105,12 @@ def test_ranker_learns_the_djs_taste_from_simulated_feedback(library, tmp_path):
     with_ranker = Recommender(data_dir=tmp_path, engine=library.engine(ranker=ranker))
     res = with_ranker.recommend("t00010", top_k=5)
     assert all(0.0 <= r["components"]["learned"] <= 1.0 for r in res)
+    # and its weight is large enough to move the picks towards the taste it learned
+    vocal = fresh.engine.table["vocal_presence"]
+    currents = [t for t in fresh.engine.table.index[::7]][:12]
+    plain = Recommender(data_dir=tmp_path / "plain", engine=library.engine())
+    mean_vocal = {name: np.mean([vocal[r["track_id"]] for c in currents for r in rec_.recommend(c, top_k=3)]) for name, rec_ in (("with", with_ranker), ("without", plain))}
+    assert mean_vocal["with"] > mean_vocal["without"] + 0.05
 
 
 def test_training_pairs_from_sequences_and_feedback():
