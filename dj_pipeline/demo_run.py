@@ -61,10 +61,11 @@ def opening_track(tracks) -> str:  # noqa: ANN001 - the engine's feature table, 
 
 
 def format_set(items: list[dict[str, Any]]) -> str:
-    """One line per track: position, goal, BPM, Camelot, key, energy, name and the top reasons."""
+    """One line per track: position, goal, BPM, Camelot, key, energy, loudness (LUFS: the energy
+    goals move along the energy score and the loudness together), name and the top reasons."""
     from dj_pipeline.recommend.output import display_name
 
-    lines = [f"{'#':>2}  {'goal':<8} {'bpm':>6}  {'cam':<4} {'key':<9} {'energy':>6}  track / why"]
+    lines = [f"{'#':>2}  {'goal':<8} {'bpm':>6}  {'cam':<4} {'key':<9} {'energy':>6} {'lufs':>6}  track / why"]
     for i, it in enumerate(items, 1):
         lift = it.get("lift") or {}
         top = sorted(((k, v) for k, v in lift.items() if v > 0), key=lambda kv: -kv[1])[:REASONS_SHOWN]  # what set it apart
@@ -72,8 +73,9 @@ def format_set(items: list[dict[str, Any]]) -> str:
         relaxed = f" [relaxed: {','.join(it['relaxed'])}]" if it.get("relaxed") else ""
         bpm = f"{it['bpm']:.1f}" if it.get("bpm") is not None else "-"
         energy = f"{it['energy']:.2f}" if it.get("energy") is not None else "-"
+        lufs = f"{it['loudness_lufs']:.1f}" if it.get("loudness_lufs") is not None else "-"
         lines.append(
-            f"{i:>2}  {it.get('goal', ''):<8} {bpm:>6}  {it.get('camelot') or '-':<4} {it.get('key') or '-':<9} {energy:>6}  "
+            f"{i:>2}  {it.get('goal', ''):<8} {bpm:>6}  {it.get('camelot') or '-':<4} {it.get('key') or '-':<9} {energy:>6} {lufs:>6}  "
             f"{display_name(it)}{'  (' + why + ')' if why else ''}{relaxed}"
         )
     return "\n".join(lines)
@@ -81,5 +83,5 @@ def format_set(items: list[dict[str, Any]]) -> str:
 
 def _row_as_result(tracks, track_id: str) -> dict[str, Any]:  # noqa: ANN001
     row = tracks.loc[track_id]
-    keep = ("path", "bpm", "key", "camelot", "energy", "artist", "title")
+    keep = ("path", "bpm", "key", "camelot", "energy", "loudness_lufs", "artist", "title")
     return {"track_id": track_id, **{k: (row[k] if k in row and row[k] == row[k] else None) for k in keep}}

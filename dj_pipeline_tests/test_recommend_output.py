@@ -17,6 +17,7 @@ RESULTS = [
         "key": "A minor",
         "camelot": "8A",
         "energy": 0.61,
+        "loudness_lufs": -8.25,
         "duration_s": 361.4,
         "components": {"similarity": 0.9, "energy_goal": 0.8, "key": 1.0},
         "relaxed": [],
@@ -40,9 +41,10 @@ RESULTS = [
 
 def test_table_lists_every_result_with_its_relaxations():
     lines = format_table(RESULTS).splitlines()
-    assert lines[0].split()[:5] == ["#", "score", "bpm", "camelot", "energy"]
+    assert lines[0].split()[:6] == ["#", "score", "bpm", "camelot", "energy", "lufs"]
     assert "similari" in lines[0] and "learned" not in lines[0]
-    assert lines[1].split()[:5] == ["1", "2.500", "124.0", "8A", "0.61"] and lines[1].endswith("Ann - One")
+    assert lines[1].split()[:6] == ["1", "2.500", "124.0", "8A", "0.61", "-8.2"] and lines[1].endswith("Ann - One")
+    assert lines[2].split()[2:6] == ["-", "-", "-", "-"]  # unknown BPM, key, energy, loudness
     assert "key,bpm" in lines[2] and lines[2].endswith("Two Ünïcode.flac")
     assert format_table([]) == "(no recommendations)"
 
@@ -63,3 +65,16 @@ def test_m3u8_text():
         "#EXTINF:-1,Two Ünïcode.flac",
         "/m/Two Ünïcode.flac",
     ]
+
+
+def test_demo_set_printout_shows_loudness_and_the_largest_lifts_as_reasons():
+    from dj_pipeline.demo_run import format_set
+
+    start = {"track_id": "a1", "artist": "Ann", "title": "One", "bpm": 124.0, "camelot": "8A", "key": "A minor", "energy": 0.61, "loudness_lufs": -9.04, "goal": "start"}
+    pick = {**RESULTS[0], "goal": "up", "loudness_lufs": -7.5, "lift": {"style": 0.4, "energy_goal": 2.5, "key": 1.0, "tempo": -3.0}, "relaxed": ["key"]}
+    lines = format_set([start, pick]).splitlines()
+    assert lines[0].split()[:7] == ["#", "goal", "bpm", "cam", "key", "energy", "lufs"]
+    assert lines[1].split()[:8] == ["1", "start", "124.0", "8A", "A", "minor", "0.61", "-9.0"]
+    assert "-7.5" in lines[2].split()
+    # the two largest positive lifts, largest first; a negative one is never a reason
+    assert lines[2].endswith("Ann - One  (energy_goal +2.50, key +1.00) [relaxed: key]")

@@ -330,6 +330,7 @@ def _results(
                 "key": _text(candidates["key"][i]),
                 "camelot": _text(candidates["camelot"][i]),
                 "energy": _num(candidates["energy"][i]),
+                "loudness_lufs": _num(candidates["loudness_lufs"][i]) if "loudness_lufs" in candidates else None,
                 "duration_s": _num(candidates["duration_s"][i]),
                 "components": {name: float(v[i]) for name, v in comps.items()},
                 "contributions": {name: float(v[i]) for name, v in terms.items()},

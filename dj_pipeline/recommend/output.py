@@ -17,11 +17,12 @@ def results_to_json(results: Sequence[dict[str, Any]], indent: int | None = 2) -
 
 
 def format_table(results: Sequence[dict[str, Any]], max_title: int = 36) -> str:
-    """A fixed-width table: rank, score, BPM, key, energy, the main components, relaxations, title."""
+    """A fixed-width table: rank, score, BPM, key, energy and loudness, the main components,
+    relaxations, title."""
     if not results:
         return "(no recommendations)"
     comps = [c for c in TABLE_COMPONENTS if any(c in r.get("components", {}) for r in results)]
-    head = ["#", "score", "bpm", "camelot", "energy", *[c[:8] for c in comps], "relaxed", "track"]
+    head = ["#", "score", "bpm", "camelot", "energy", "lufs", *[c[:8] for c in comps], "relaxed", "track"]
     rows = []
     for i, r in enumerate(results, 1):
         name = display_name(r)
@@ -32,6 +33,7 @@ def format_table(results: Sequence[dict[str, Any]], max_title: int = 36) -> str:
                 _fmt(r.get("bpm"), "{:.1f}"),
                 r.get("camelot") or "-",
                 _fmt(r.get("energy"), "{:.2f}"),
+                _fmt(r.get("loudness_lufs"), "{:.1f}"),
                 *[_fmt(r.get("components", {}).get(c), "{:+.2f}") for c in comps],
                 ",".join(r.get("relaxed") or []) or "-",
                 name if len(name) <= max_title else name[: max_title - 1] + "…",
