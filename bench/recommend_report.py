@@ -153,6 +153,10 @@ def target_lines(summary: dict, k: int) -> list[str]:
     worse = [r for r in named if _better(r[1], r[2]) != "yes"]
     lines.append(f"better than baseline on every metric the issue names ({len(named)}): " + ("PASS" if not worse else f"FAIL on {len(worse)}"))
     lines += _loss_lines(worse)
+    if worse:  # the hard filters can make a metric unwinnable: say whether every winnable one is won
+        reachable = [r for r in named if _reachable(r[3], r[2])]
+        lost = [r for r in reachable if _better(r[1], r[2]) != "yes"]
+        lines.append(f"  ... on every one of them a list keeping the key/BPM filters can win ({len(reachable)}): " + ("PASS" if not lost else f"FAIL on {len(lost)}"))
     diag = [r for r in rows if not named_by_issue(r[0])]
     diag_worse = [r for r in diag if _better(r[1], r[2]) != "yes"]
     lines.append(f"diagnostics (this bench's own breakdowns, {len(diag)}): ours better on {len(diag) - len(diag_worse)}")

@@ -76,6 +76,12 @@ def test_verdict_separates_the_issues_metrics_from_diagnostics():
     lines = target_lines(_summary(style_ours=0.60, style_bound=0.66, top1_ours=0.8), 10)
     issue = next(i for i, line in enumerate(lines) if "metric the issue names" in line)
     assert lines[issue].endswith("FAIL on 1") and "out of reach" in lines[issue + 1] and "all/style" in lines[issue + 1]
+    assert "can win" in lines[issue + 2] and lines[issue + 2].endswith("PASS")
+    # the same loss with a bound above the baseline is a reachable loss: both verdicts fail
+    lines = target_lines(_summary(style_ours=0.60, style_bound=0.90, top1_ours=0.8), 10)
+    issue = next(i for i, line in enumerate(lines) if "metric the issue names" in line)
+    assert lines[issue].endswith("FAIL on 1") and "reachable" in lines[issue + 1]
+    assert "can win" in lines[issue + 2] and lines[issue + 2].endswith("FAIL on 1")
     # style won, top-1 lost: the issue verdict passes; the loss is listed as a reachable diagnostic
     lines = target_lines(_summary(style_ours=0.80, style_bound=0.90, top1_ours=0.6), 10)
     issue = next(i for i, line in enumerate(lines) if "metric the issue names" in line)
