@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -50,16 +52,23 @@ def test_diffusion_solves_the_fixed_point() -> None:
 
 
 def test_an_outside_track_gets_nearly_its_library_style_vector() -> None:
-    # leave-one-out: a library track extended from its neighbours as if it came from outside
+    # leave-one-out: diffuse the library without a track, extend the track from its neighbours
+    # there, and compare with its style vector when it is part of the library
     lib = clustered_library(300, seed=5)
     cfg = StyleConfig()
-    styles = style_vectors(lib.track.vectors, cfg)
-    rows, sims = knn_graph(lib.track.vectors, graph_neighbors(300, cfg))
-    extended = np.stack([extend_style_vector(lib.track.vectors[i], sims[i], styles[rows[i]], cfg) for i in range(len(rows))])
-    agreement = np.sum(extended * styles, axis=1)
-    assert np.median(agreement) > 0.96 and agreement.min() > 0.8  # 0.978 / 0.866 here; 1.000 / 0.993 on the 960-track demo
-    # far closer to its own style vector than the raw track vector is (median 0.82 here)
-    assert np.median(agreement) > np.median(np.sum(lib.track.vectors * styles, axis=1)) + 0.1
+    x = lib.track.vectors
+    full = style_vectors(x, cfg)
+    agreement, raw = [], []
+    for i in range(0, len(x), 10):
+        others = np.arange(len(x)) != i
+        rest = style_vectors(x[others], cfg)
+        sims = x[others] @ x[i]
+        near = np.argsort(-sims)[: graph_neighbors(len(x) - 1, cfg)]
+        agreement.append(float(extend_style_vector(x[i], sims[near], rest[near], cfg) @ full[i]))
+        raw.append(float(x[i] @ full[i]))
+    assert np.median(agreement) > 0.95 and min(agreement) > 0.85  # 0.968 / 0.894 here
+    # far closer to its library style vector than its own track vector is (median 0.82)
+    assert np.median(agreement) > np.median(raw) + 0.1
 
 
 def test_small_libraries_get_fewer_neighbours() -> None:
@@ -78,6 +87,19 @@ def test_style_config_guards() -> None:
         load_embeddings_config(overrides={"index": {"style": {"alpha": 1.0}}})
     with pytest.raises(ValueError, match="neighbors"):
         load_embeddings_config(overrides={"index": {"style": {"neighbors": 0}}})
+    with pytest.raises(ValueError, match="weight_power"):
+        load_embeddings_config(overrides={"index": {"style": {"weight_power": 0.0}}})
+
+
+def test_settings_stored_by_another_version_still_load() -> None:
+    from types import SimpleNamespace
+
+    from dj_pipeline.recommend.loader import style_config_of
+
+    stored = SimpleNamespace(meta={"style_params": {"neighbors": 7, "alpha": 0.8, "from_a_newer_version": 1}})
+    cfg = style_config_of(stored)
+    assert (cfg.neighbors, cfg.alpha, cfg.iterations) == (7, 0.8, StyleConfig().iterations)
+    assert style_config_of(SimpleNamespace(meta={})) is None and style_config_of(None) is None
 
 
 def test_ingest_builds_a_flat_style_index_over_the_track_index(ingested: Path) -> None:
@@ -87,7 +109,7 @@ def test_ingest_builds_a_flat_style_index_over_the_track_index(ingested: Path) -
     assert style.ids == track.ids and style.kind == "flat"
     meta = json.loads((index_dir / "style.meta.json").read_text())
     assert meta["track_fingerprint"] == track.meta["fingerprint"]
-    assert meta["style_params"] == {**StyleConfig().__dict__, **meta["style_params"]}
+    assert meta["style_params"] == asdict(load_embeddings_config().index.style)
     expected = style_vectors(np.asarray(track.vectors), load_embeddings_config().index.style)
     assert np.asarray(style.vectors) == pytest.approx(expected, abs=1e-5)
 
@@ -128,3 +150,26 @@ def test_index_check_passes_on_an_ingest_and_catches_a_stale_style_index(ingeste
     build_index(stale, track.ids[:-1], copy.index_dir, "style", track.backend, track.model)
     info = index_consistency(copy)
     assert info["mismatched"] == ["style"] and info["bad_style_vectors"] == len(track.ids) - 1
+    assert info["stale_style"]  # made by hand, not from the track index
+
+
+def test_a_style_index_from_other_track_vectors_is_stale_even_with_the_same_ids(ingested: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import shutil
+
+    from dj_pipeline.recommend.loader import load_engine
+    from dj_pipeline.stages.index_stage import index_consistency
+
+    copy = DataPaths(tmp_path / "data")
+    shutil.copytree(ingested, copy.root)
+    track = VectorIndex.load(copy.index_dir, "track", use_faiss=False)
+    rng = np.random.default_rng(0)
+    other = rng.normal(size=np.asarray(track.vectors).shape).astype(np.float32)
+    other /= np.linalg.norm(other, axis=1, keepdims=True)
+    build_index(other, track.ids, copy.index_dir, "track", track.backend, track.model)  # same ids and size, new vectors
+    info = index_consistency(copy)
+    assert info["mismatched"] == [] and info["stale_style"]
+    with caplog.at_level(logging.WARNING, logger="dj_pipeline.recommend.loader"):
+        engine = load_engine(copy)
+    assert "made from other track vectors" in caplog.text
+    # the engine diffused the track vectors now on disk instead of using the stale ones
+    assert engine.style.vectors == pytest.approx(style_vectors(other, load_embeddings_config().index.style), abs=1e-5)

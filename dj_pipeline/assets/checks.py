@@ -11,6 +11,7 @@ from dj_pipeline.assets.batches import track_embeddings, track_features
 from dj_pipeline.assets.catalog import track_catalog
 from dj_pipeline.assets.library import faiss_index
 from dj_pipeline.assets.resources import DJSettings
+from dj_pipeline.embeddings.base import count_not_unit
 from dj_pipeline.storage import list_batch_files, read_asset
 from dj_pipeline.storage.tables import read_catalog
 
@@ -61,19 +62,18 @@ def embeddings_normalised(settings: DJSettings) -> AssetCheckResult:
     bad_norm, dims = 0, {}
     for (backend, model), grp in e.groupby(["backend", "model"]):
         vecs = np.stack(grp["vector"].to_numpy()).astype(np.float64)
-        norms = np.linalg.norm(vecs, axis=1)
-        bad_norm += int((~np.isfinite(norms) | (np.abs(norms - 1.0) > 1e-3)).sum())
+        bad_norm += count_not_unit(vecs)
         dims[f"{backend}:{model}"] = int(vecs.shape[1])
     return AssetCheckResult(passed=bad_norm == 0, metadata={"rows": len(e), "not_unit_norm": bad_norm, "dims": dims})
 
 
 @asset_check(
     asset=faiss_index,
-    description="The intro, outro, track and style indexes cover the same tracks; style vectors are finite unit vectors.",
+    description="The intro, outro, track and style indexes cover the same tracks; the style vectors were made from the current track vectors and are finite unit vectors.",
 )
 def indexes_consistent(settings: DJSettings) -> AssetCheckResult:
     from dj_pipeline.stages.index_stage import index_consistency
 
     info = index_consistency(settings.paths)
-    ok = not info["mismatched"] and info["bad_style_vectors"] == 0 and (info["tracks"] == 0 or info["has_style"])
+    ok = not info["mismatched"] and not info["unreadable"] and not info["stale_style"] and info["bad_style_vectors"] == 0 and (info["tracks"] == 0 or info["has_style"])
     return AssetCheckResult(passed=ok, metadata={k: v if not isinstance(v, list) else ", ".join(v) for k, v in info.items()})

@@ -116,6 +116,6 @@ def load_embeddings_config(path: str | Path | None = None, overrides: dict[str, 
     if cfg.index.approximate not in ("auto", "hnsw", "ivf"):
         raise ValueError(f"index.approximate must be auto, hnsw or ivf, got {cfg.index.approximate!r}")
     style = cfg.index.style
-    if style.neighbors < 1 or not 0.0 <= style.alpha < 1.0 or style.iterations < 0:
-        raise ValueError(f"index.style needs neighbors >= 1, 0 <= alpha < 1 and iterations >= 0, got {style}")
+    if style.neighbors < 1 or style.neighbors_per_sqrt_n <= 0 or not 0.0 <= style.alpha < 1.0 or style.iterations < 0 or style.weight_power <= 0:
+        raise ValueError(f"index.style needs neighbors >= 1, neighbors_per_sqrt_n > 0, 0 <= alpha < 1, iterations >= 0 and weight_power > 0, got {style}")
     return cfg

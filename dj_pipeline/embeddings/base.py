@@ -57,6 +57,15 @@ def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     return (x / np.maximum(norms, eps)).astype(np.float32)
 
 
+UNIT_NORM_TOLERANCE = 1e-3  # |norm - 1| allowed for a vector stored as unit length (float32 round trips)
+
+
+def count_not_unit(x: np.ndarray, tolerance: float = UNIT_NORM_TOLERANCE) -> int:
+    """Rows of ``x`` that are not finite unit vectors (data-quality checks)."""
+    norms = np.linalg.norm(np.asarray(x, dtype=np.float64), axis=1)
+    return int((~np.isfinite(norms) | (np.abs(norms - 1.0) > tolerance)).sum())
+
+
 def prepare_windows(windows: Sequence[np.ndarray], sr: int, target_sr: int) -> list[np.ndarray]:
     """Validate mono windows and resample them to ``target_sr``.
 

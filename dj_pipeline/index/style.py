@@ -19,6 +19,7 @@ style vectors: :func:`extend_style_vector`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -128,3 +129,12 @@ def extend_style_vector(vector: np.ndarray, neighbour_sims: np.ndarray, neighbou
         v = (1.0 - config.alpha) * v + config.alpha * (w / w.sum()) @ np.asarray(neighbour_style, dtype=np.float64)
     norm = float(np.linalg.norm(v))
     return (v / norm if norm > 0 else v).astype(np.float32)
+
+
+def style_index_is_current(style_meta: dict[str, Any] | None, track_meta: dict[str, Any] | None) -> bool:
+    """Whether a style index was diffused from exactly the track index now on disk (same
+    fingerprint, backend and model): ids and size alone do not tell new vectors from old."""
+    if not style_meta or not track_meta:
+        return False
+    keys = ("backend", "model")
+    return style_meta.get("track_fingerprint") == track_meta.get("fingerprint") and all(style_meta.get(k) == track_meta.get(k) for k in keys)

@@ -238,7 +238,8 @@ class RecommendationEngine:
         sims = self.track.vectors @ q
         if skip in self.track:
             sims[self.track.row(skip)] = -np.inf
-        return np.argsort(-sims, kind="stable")[:k]
+        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+        return top[np.argsort(-sims[top], kind="stable")]
 
     def _recent(self, earlier_ids: list[str], cur: CurrentTrack) -> dict[str, np.ndarray]:
         """z-feature columns of the recently played library tracks plus the current track (the

@@ -8,7 +8,9 @@ the trained TransitionRanker when its model file exists.
 
 from __future__ import annotations
 
+import logging
 import os
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,8 @@ from dj_pipeline.recommend.models import TransitionRanker
 from dj_pipeline.recommend.vectors import VectorTable
 from dj_pipeline.storage import DataPaths, read_asset
 from dj_pipeline.storage.tables import read_catalog
+
+log = logging.getLogger(__name__)
 
 INDEX_NAMES: tuple[str, ...] = ("intro", "outro", "track", "style")
 LOOKUP_ONLY: frozenset[str] = frozenset({"outro", "style"})  # read by id, never searched
@@ -48,9 +52,30 @@ def load_ranker(paths: DataPaths, config: RecommendConfig) -> TransitionRanker |
 
 
 def style_config_of(index: Any | None) -> StyleConfig | None:
-    """The settings a built style index was made with (``None``: not built, use the config)."""
+    """The settings a built style index was made with (``None``: not built, use the config).
+    Settings this version does not know are left out rather than refused."""
     params = getattr(index, "meta", {}).get("style_params") if index is not None else None
-    return from_dict(StyleConfig, params) if params else None
+    if not params:
+        return None
+    known = {f.name for f in fields(StyleConfig)}
+    return from_dict(StyleConfig, {k: v for k, v in params.items() if k in known})
+
+
+def current_style_index(indexes: dict[str, Any]) -> Any | None:
+    """The loaded style index when it was made from the loaded track index, else ``None`` (the
+    engine then diffuses the track vectors itself, and a warning says to re-ingest)."""
+    from dj_pipeline.index.style import style_index_is_current
+
+    style, track = indexes.get("style"), indexes.get("track")
+    if track is None:
+        return None
+    if style is not None and style_index_is_current(style.meta, track.meta):
+        return style
+    log.warning(
+        "style index %s: computing the style vectors while loading (%d tracks); run `dj ingest` to store them",
+        "missing" if style is None else "made from other track vectors", len(track.ids),
+    )  # fmt: skip
+    return None
 
 
 def load_engine(data_dir: str | os.PathLike | DataPaths | None = None, config: RecommendConfig | None = None, use_ranker: bool = True) -> RecommendationEngine:
@@ -62,6 +87,7 @@ def load_engine(data_dir: str | os.PathLike | DataPaths | None = None, config: R
     if features.empty:
         raise EmptyLibraryError(f"no analysed tracks in {paths.root}: run `dj ingest --library DIR` first")
     indexes = {name: load_index(paths, name) for name in INDEX_NAMES}
+    indexes["style"] = current_style_index(indexes)
     intro = indexes["intro"]
     if intro is None or len(intro.ids) == 0:
         raise EmptyLibraryError(f"no vector index in {paths.index_dir}: run `dj ingest --library DIR` first")

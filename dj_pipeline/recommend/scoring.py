@@ -124,8 +124,9 @@ def score_components(
     ``candidate_vectors``: pooled track embeddings of the candidates (NaN rows when missing);
     ``recent_vectors``: embeddings of the last N tracks played before the current one;
     ``recent``: prepared feature columns of those tracks plus the current one;
-    ``style_similarity``: cosine of the current and candidate pooled track vectors (whole-track
-    character, where ``similarity`` is about the seam: outro against intro).
+    ``style_similarity``: cosine of the current and candidate style vectors (the pooled track
+    vectors diffused over the library graph, :mod:`dj_pipeline.index.style`): whole-track
+    character, where ``similarity`` is about the seam, outro against intro.
     """
     s = config.scoring
     dist = variation_distance(candidates, recent, s.variation_columns)

@@ -90,21 +90,29 @@ def build_style_index(paths: DataPaths, backend: str, model: str, config: IndexC
 
 def index_consistency(paths: DataPaths) -> dict[str, Any]:
     """What the ``faiss_index`` asset check looks at: which built indexes cover other tracks than
-    the ``track`` index (``mismatched``) and how many style vectors are not finite unit vectors."""
+    the ``track`` index (``mismatched``), which cannot be read (``unreadable``), whether the style
+    index was made from other track vectors (``stale_style``), and how many style vectors are not
+    finite unit vectors."""
+    from dj_pipeline.embeddings.base import count_not_unit
     from dj_pipeline.index import VectorIndex
+    from dj_pipeline.index.style import style_index_is_current
 
-    loaded = {}
+    loaded, unreadable = {}, []
     for name in (*INDEXED_WINDOWS.values(), "style"):
         try:
             loaded[name] = VectorIndex.load(paths.index_dir, name, use_faiss=False)
         except FileNotFoundError:
             continue
+        except (RuntimeError, ValueError, OSError):
+            unreadable.append(name)
+    info: dict[str, Any] = {"indexes": sorted(loaded), "unreadable": unreadable, "tracks": 0, "mismatched": [], "bad_style_vectors": 0}
+    info |= {"has_style": "style" in loaded, "stale_style": False}
     if "track" not in loaded:
-        return {"indexes": sorted(loaded), "tracks": 0, "mismatched": [], "bad_style_vectors": 0, "has_style": False}
+        return info
     track_ids = set(loaded["track"].ids)
-    mismatched = sorted(name for name, index in loaded.items() if set(index.ids) != track_ids)
-    bad = 0
+    info["tracks"] = len(track_ids)
+    info["mismatched"] = sorted(name for name, index in loaded.items() if set(index.ids) != track_ids)
     if "style" in loaded:
-        norms = np.linalg.norm(np.asarray(loaded["style"].vectors, dtype=np.float64), axis=1)
-        bad = int((~np.isfinite(norms) | (np.abs(norms - 1.0) > 1e-3)).sum())
-    return {"indexes": sorted(loaded), "tracks": len(track_ids), "mismatched": mismatched, "bad_style_vectors": bad, "has_style": "style" in loaded}
+        info["bad_style_vectors"] = count_not_unit(np.asarray(loaded["style"].vectors))
+        info["stale_style"] = not style_index_is_current(loaded["style"].meta, loaded["track"].meta)
+    return info
