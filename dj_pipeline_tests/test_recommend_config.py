@@ -28,3 +28,11 @@ def test_overrides_and_guards():
         load_recommend_config().goal("party")
     with pytest.raises(ValueError, match="unknown weight"):
         load_recommend_config(overrides={"goals": {"up": {"weights": {"energy": 2.0}}}})
+
+
+def test_a_retired_option_warns_instead_of_failing():
+    with pytest.warns(DeprecationWarning, match="style_expansion_k"):
+        cfg = load_recommend_config(overrides={"scoring": {"style_expansion_k": 10}})
+    assert not hasattr(cfg.scoring, "style_expansion_k")
+    with pytest.raises(ValueError, match="unknown ScoringConfig option"):  # a typo still fails
+        load_recommend_config(overrides={"scoring": {"style_expansion": 10}})

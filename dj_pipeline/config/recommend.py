@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -154,9 +155,25 @@ def _tuples(mapping: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in mapping.items()}
 
 
+# options an older recommend.yaml may still set: (section, key) -> what replaced it
+RETIRED_OPTIONS: dict[tuple[str, str], str] = {
+    ("scoring", "style_expansion_k"): "the style index (index.style in embeddings.yaml) replaced the per-query neighbourhood",
+}
+
+
+def _drop_retired(raw: dict[str, Any]) -> None:
+    """Remove retired options with a warning instead of refusing the whole file."""
+    for (section, key), why in RETIRED_OPTIONS.items():
+        part = raw.get(section)
+        if isinstance(part, dict) and key in part:
+            part.pop(key)
+            warnings.warn(f"recommend config: {section}.{key} is no longer used ({why}); remove it", DeprecationWarning, stacklevel=3)
+
+
 def load_recommend_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RecommendConfig:
     """Load ``recommend.yaml`` (or a user copy at ``path``) with optional overrides."""
     raw = merge(load_yaml("recommend", path), overrides)
+    _drop_retired(raw)
     relaxation = tuple(RelaxStep(**step) for step in raw.pop("relaxation", []))
     goals = {name: GoalSpec(**spec) for name, spec in raw.pop("goals", {}).items()}
     plans = {name: tuple(PlanPhase(**p) for p in phases) for name, phases in raw.pop("plans", {}).items()}
