@@ -214,7 +214,7 @@ def main() -> None:
         root = Path(args.work_dir) / f"n{args.n_tracks}_d{args.dim}_{args.intro_kind}"
         info = write_synthetic_data_dir(root, args.n_tracks, args.dim, args.batch_size, args.intro_kind, args.seed)
         t_style = time.perf_counter()
-        style = build_style_index(DataPaths(root), SYNTH_BACKEND, SYNTH_MODEL)
+        style = build_style_index(DataPaths(root))
         info |= {"style_index": style["reused"], "style_build_s": round(time.perf_counter() - t_style, 1), "style_diffuse_s": style.get("diffuse_s")}
         print(f"\nsynthetic data dir {root}: " + ", ".join(f"{k}={v}" for k, v in info.items()))
         results.append({**measure(f"synthetic {args.n_tracks}", root, args), "synthetic": info})

@@ -120,17 +120,17 @@ def test_style_index_is_rebuilt_only_when_the_track_vectors_change(tmp_path: Pat
     paths = DataPaths(tmp_path)
     lib = clustered_library(60, seed=1)
     build_index(lib.track.vectors, lib.track.ids, paths.index_dir, "track", "dsp", "m")
-    first = build_style_index(paths, "dsp", "m")
+    first = build_style_index(paths)
     assert first["reused"] == "none" and first["n"] == 60
-    assert build_style_index(paths, "dsp", "m")["reused"] == "unchanged"
+    assert build_style_index(paths)["reused"] == "unchanged"
     # other settings: new vectors, and the metadata says which settings made them
     wider = load_embeddings_config(overrides={"index": {"style": {"alpha": 0.5}}}).index
-    rebuilt = build_style_index(paths, "dsp", "m", wider)
+    rebuilt = build_style_index(paths, wider)
     assert rebuilt["reused"] == "none" and rebuilt["style_params"]["alpha"] == 0.5
     assert json.loads((paths.index_dir / "style.meta.json").read_text())["style_params"]["alpha"] == 0.5
-    assert build_style_index(paths, "dsp", "m", wider)["reused"] == "unchanged"
+    assert build_style_index(paths, wider)["reused"] == "unchanged"
     build_index(lib.track.vectors[:50], lib.track.ids[:50], paths.index_dir, "track", "dsp", "m")
-    again = build_style_index(paths, "dsp", "m")
+    again = build_style_index(paths)
     assert again["reused"] == "none" and again["n"] == 50
     assert VectorIndex.load(paths.index_dir, "style").ids == lib.track.ids[:50]
 

@@ -55,26 +55,26 @@ def build_library_indexes(paths: DataPaths) -> dict[str, Any]:
         vectors = standardizer.transform(np.stack(df["vector"].to_numpy()).astype(np.float32))
         info["indexes"][name] = build_index(vectors, df["track_id"].tolist(), paths.index_dir, name, backend, model)
     if "track" in info["indexes"]:
-        info["indexes"]["style"] = build_style_index(paths, backend, model)
+        info["indexes"]["style"] = build_style_index(paths)
     return info
 
 
-def build_style_index(paths: DataPaths, backend: str, model: str, config: IndexConfig | None = None) -> dict[str, Any]:
-    """The ``style`` index from the built ``track`` index, its k-NN graph found by that index's
-    own search (exact when flat, HNSW/IVF at scale). Not recomputed while the track vectors and
-    the ``index.style`` settings are unchanged."""
+def build_style_index(paths: DataPaths, config: IndexConfig | None = None) -> dict[str, Any]:
+    """The ``style`` index from the built ``track`` index (same backend and model), its k-NN
+    graph found by that index's own search (exact when flat, HNSW/IVF at scale). Not recomputed
+    while the track vectors and the ``index.style`` settings are unchanged."""
     from dataclasses import asdict, replace
 
     from dj_pipeline.config.embeddings import load_embeddings_config
     from dj_pipeline.index import VectorIndex, build_index
     from dj_pipeline.index.files import read_meta
-    from dj_pipeline.index.style import style_vectors
+    from dj_pipeline.index.style import style_index_is_current, style_vectors
 
     config = config or load_embeddings_config().index
     track = VectorIndex.load(paths.index_dir, "track", config=config)
     made_from = {"track_fingerprint": track.meta["fingerprint"], "style_params": asdict(config.style)}
     old = read_meta(paths.index_dir, "style")
-    if old and all(old.get(k) == v for k, v in made_from.items()) and (old["backend"], old["model"]) == (backend, model):
+    if style_index_is_current(old, track.meta) and old.get("style_params") == made_from["style_params"]:
         try:
             VectorIndex.load(paths.index_dir, "style", use_faiss=False, config=config)
             return {**old, "reused": "unchanged", "build_s": 0.0, "diffuse_s": 0.0}
@@ -85,7 +85,7 @@ def build_style_index(paths: DataPaths, backend: str, model: str, config: IndexC
     made_from["diffuse_s"] = round(time.perf_counter() - t0, 4)
     # looked up by id, never searched: always a flat index (no HNSW/IVF build)
     flat = replace(config, flat_max_vectors=max(config.flat_max_vectors, len(track.ids)))
-    return build_index(vectors, list(track.ids), paths.index_dir, "style", backend, model, flat, extra_meta=made_from)
+    return build_index(vectors, list(track.ids), paths.index_dir, "style", track.backend, track.model, flat, extra_meta=made_from)
 
 
 def index_consistency(paths: DataPaths) -> dict[str, Any]:
