@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from recommend_report import SHARE_METRICS, failure_table, print_report, target_lines  # noqa: E402
 from recommend_truth import TruthJudge, goal_met, load_truth, parse_schedule  # noqa: E402
 
+from dj_pipeline.config.recommend import load_recommend_config  # noqa: E402
 from dj_pipeline.music.keys import camelot_distance  # noqa: E402
 from dj_pipeline.query import Recommender  # noqa: E402
 from dj_pipeline.recommend import RecommendError, SimilarityBundle, bpm_compatible  # noqa: E402
@@ -256,6 +257,12 @@ def analysis_accuracy(s: Setup) -> str:
             f"key_clarity < {cfg.key.min_clarity}: {unclear:.1%}; Spearman(energy, truth energy_level) {rho:.2f}")  # fmt: skip
 
 
+def read_overrides(path: Path) -> dict:
+    """Overrides from ``path``: a plain overrides dict, or the best trial of a tuner result."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data["trials"][0]["overrides"] if isinstance(data, dict) and "trials" in data else data
+
+
 def ensure_data(lib: Path, data: Path, n_tracks: int, seed: int) -> None:
     """Generate the demo library and ingest it (dsp backend) unless both are already there."""
     if not (lib / "truth.csv").exists():
@@ -283,6 +290,7 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=48, help="number of sessions (start tracks spread over the library)")
     ap.add_argument("--schedule", default="up:5,peak:5,maintain:4,down:5", help="goal:count per transition")
     ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "recommend_quality.json"))
+    ap.add_argument("--overrides", help="JSON of recommend.yaml overrides, or a recommend_tune.py result (its best trial): judge those weights instead")
     args = ap.parse_args()
     goals = [g.strip() for g in args.goals.split(",") if g.strip()]
     t0 = time.perf_counter()
@@ -290,7 +298,9 @@ def main() -> None:
     try:
         schedule = parse_schedule(args.schedule)
         s = load_setup(args.data, args.lib)
-    except (ValueError, RecommendError) as exc:
+        if args.overrides:
+            s.rec.config = s.rec.engine.config = load_recommend_config(overrides=read_overrides(Path(args.overrides)))
+    except (ValueError, RecommendError, OSError) as exc:
         raise SystemExit(f"error: {exc}") from None
     args.session_tracks = len(schedule) + 1
     unknown = [g for g in (*goals, *schedule) if g not in s.rec.config.goals]

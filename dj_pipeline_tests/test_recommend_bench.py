@@ -87,3 +87,16 @@ def test_verdict_separates_the_issues_metrics_from_diagnostics():
     issue = next(i for i, line in enumerate(lines) if "metric the issue names" in line)
     assert lines[issue].endswith("PASS")
     assert any("reachable" in line and "energy[up]/energy_top1" in line for line in lines[issue + 1 :])
+
+
+def test_quality_bench_reads_plain_overrides_and_tuner_results(tmp_path: Path) -> None:
+    import json
+
+    from recommend_quality import read_overrides
+
+    plain = {"weights": {"style": 3.0}}
+    (tmp_path / "plain.json").write_text(json.dumps(plain))
+    tuned = {"args": {}, "trials": [{"trial": 7, "overrides": {"weights": {"style": 9.0}}}, {"trial": 2, "overrides": {}}]}
+    (tmp_path / "tuned.json").write_text(json.dumps(tuned))
+    assert read_overrides(tmp_path / "plain.json") == plain
+    assert read_overrides(tmp_path / "tuned.json") == {"weights": {"style": 9.0}}  # the best trial
