@@ -72,6 +72,23 @@ def test_outside_file_is_analysed_and_embedded_on_the_fly(rec, tmp_path):
     assert session.played[0]["track_id"] is None and session.played[0]["duration_s"] == pytest.approx(40.0, abs=0.1)
 
 
+def test_a_re_encoded_library_track_from_outside_keeps_its_place_in_the_style_graph(rec, tracks, tmp_path):
+    # the same music in another file (new content id): analysed and embedded on the fly, its
+    # style vector extended from its library neighbours lands nearest the library copy's
+    from dj_pipeline.audio.io import load_audio
+
+    lib_id, src = tracks.loc[2, "track_id"], tracks.loc[2, "path"]
+    y, sr = load_audio(src)
+    outside = tmp_path / "re_encoded.wav"
+    sf.write(outside, np.asarray(y, dtype=np.float32).T if np.ndim(y) > 1 else y, sr, subtype="FLOAT")
+    own = Recommender(data_dir=tmp_path, engine=rec.engine)
+    assert own.track_id(outside) is None
+    style = rec.engine._style_vector(own.resolve(outside))
+    sims = rec.engine.style.vectors @ style
+    assert rec.engine.style.ids[int(np.argmax(sims))] == lib_id
+    assert float(sims.max()) > 0.95
+
+
 def test_unreadable_outside_file_is_a_clear_error(rec, tmp_path):
     bad = tmp_path / "broken.mp3"
     bad.write_bytes(b"not audio at all" * 100)
