@@ -121,7 +121,7 @@ def test_style_index_is_rebuilt_only_when_the_track_vectors_change(tmp_path: Pat
     lib = clustered_library(60, seed=1)
     build_index(lib.track.vectors, lib.track.ids, paths.index_dir, "track", "dsp", "m")
     first = build_style_index(paths)
-    assert first["reused"] == "none" and first["n"] == 60
+    assert first["reused"] == "none" and first["n"] == 60 and first["graph_neighbors"] == 4  # ceil(0.5 * sqrt(60))
     assert build_style_index(paths)["reused"] == "unchanged"
     # other settings: new vectors, and the metadata says which settings made them
     wider = load_embeddings_config(overrides={"index": {"style": {"alpha": 0.5}}}).index

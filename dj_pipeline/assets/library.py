@@ -67,5 +67,6 @@ def faiss_index(context: AssetExecutionContext, settings: DJSettings) -> Materia
             "model": MetadataValue.text(str(info.get("model"))),
             "indexes": MetadataValue.json(info.get("indexes", {})),
             "style_diffuse_s": MetadataValue.float(float(info.get("indexes", {}).get("style", {}).get("diffuse_s", 0.0))),
+            "style_graph_neighbors": MetadataValue.int(int(info.get("indexes", {}).get("style", {}).get("graph_neighbors", 0))),
         }
     )

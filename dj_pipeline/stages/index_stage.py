@@ -68,7 +68,7 @@ def build_style_index(paths: DataPaths, config: IndexConfig | None = None) -> di
     from dj_pipeline.config.embeddings import load_embeddings_config
     from dj_pipeline.index import VectorIndex, build_index
     from dj_pipeline.index.files import read_meta
-    from dj_pipeline.index.style import style_index_is_current, style_vectors
+    from dj_pipeline.index.style import graph_neighbors, style_index_is_current, style_vectors
 
     config = config or load_embeddings_config().index
     track = VectorIndex.load(paths.index_dir, "track", config=config)
@@ -83,6 +83,7 @@ def build_style_index(paths: DataPaths, config: IndexConfig | None = None) -> di
     t0 = time.perf_counter()
     vectors = style_vectors(np.asarray(track.vectors), config.style, track.search_rows)
     made_from["diffuse_s"] = round(time.perf_counter() - t0, 4)
+    made_from["graph_neighbors"] = graph_neighbors(len(track.ids), config.style)
     # looked up by id, never searched: always a flat index (no HNSW/IVF build)
     flat = replace(config, flat_max_vectors=max(config.flat_max_vectors, len(track.ids)))
     return build_index(vectors, list(track.ids), paths.index_dir, "style", track.backend, track.model, flat, extra_meta=made_from)
