@@ -60,13 +60,14 @@ def faiss_index(context: AssetExecutionContext, settings: DJSettings) -> Materia
 
     info = build_library_indexes(settings.paths)
     context.log.info("faiss_index: %s", json.dumps(info, default=str))
+    style = info.get("indexes", {}).get("style", {})
     return MaterializeResult(
         metadata={
             "dagster/row_count": int(sum(v.get("n", 0) for v in info.get("indexes", {}).values())),
             "backend": MetadataValue.text(str(info.get("backend"))),
             "model": MetadataValue.text(str(info.get("model"))),
             "indexes": MetadataValue.json(info.get("indexes", {})),
-            "style_diffuse_s": MetadataValue.float(float(info.get("indexes", {}).get("style", {}).get("diffuse_s", 0.0))),
-            "style_graph_neighbors": MetadataValue.int(int(info.get("indexes", {}).get("style", {}).get("graph_neighbors", 0))),
+            "style_diffuse_s": MetadataValue.float(float(style.get("diffuse_s", 0.0))),
+            "style_graph_neighbors": MetadataValue.int(int(style.get("graph_neighbors", 0))),
         }
     )

@@ -33,6 +33,7 @@ from dj_pipeline.config.embeddings import StyleConfig, load_embeddings_config
 from dj_pipeline.config.recommend import RecommendConfig, load_recommend_config
 from dj_pipeline.index.style import extend_style_vector, graph_neighbors
 from dj_pipeline.index.style import style_vectors as diffuse_style
+from dj_pipeline.index.vector_index import numpy_search
 from dj_pipeline.recommend.errors import EmptyLibraryError, RecommendError, UnknownTrackError
 from dj_pipeline.recommend.features import prepare_features, prepare_row
 from dj_pipeline.recommend.filters import bpm_compatible, camelot_index, key_compatible_index
@@ -235,11 +236,9 @@ class RecommendationEngine:
             rows = [self.track.row(str(t)) for t in list(found[0]) if str(t) != skip and str(t) in self.track][:k]
             if len(rows) == k:
                 return np.asarray(rows, dtype=np.int64)
-        sims = self.track.vectors @ q
-        if skip in self.track:
-            sims[self.track.row(skip)] = -np.inf
-        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-        return top[np.argsort(-sims[top], kind="stable")]
+        _, found = numpy_search(self.track.vectors, q[None, :], k + 1)
+        skip_row = self.track.row(skip) if skip in self.track else -1
+        return np.asarray([r for r in found[0] if r != skip_row][:k], dtype=np.int64)
 
     def _recent(self, earlier_ids: list[str], cur: CurrentTrack) -> dict[str, np.ndarray]:
         """z-feature columns of the recently played library tracks plus the current track (the
