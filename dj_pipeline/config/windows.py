@@ -19,6 +19,7 @@ class EnvelopeConfig:
     novelty_min_prominence: float = 0.5
     strong_onset_quantile: float = 0.90
     min_rms_rel_db: float = -20.0
+    low_band_max_hz: float = 150.0
 
 
 @dataclass(frozen=True)

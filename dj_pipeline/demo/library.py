@@ -12,7 +12,8 @@ import pandas as pd
 
 from dj_pipeline.config.demo import DemoConfig
 from dj_pipeline.demo.oneshots import generate_oneshots
-from dj_pipeline.demo.track import TrackSpec, default_config, render_track
+from dj_pipeline.demo.arrangement import Section
+from dj_pipeline.demo.track import BEATS_PER_BAR, TrackSpec, default_config, render_track
 from dj_pipeline.demo.writer import write_audio
 from dj_pipeline.music.keys import camelot_code, key_name
 from dj_pipeline.stages.common import resolve_workers, spawn_map
@@ -20,7 +21,7 @@ from dj_pipeline.stages.common import resolve_workers, spawn_map
 TRUTH_COLUMNS = (
     "path", "track_index", "style", "bpm", "key", "key_root", "key_mode", "camelot", "energy_level",
     "duration_s", "sample_rate", "channels", "format", "artist", "title", "genre", "album", "seed",
-    "progression", "sections",
+    "progression", "sections", "first_beat_s", "bar_s", "section_start_bars", "section_start_s", "drop_bar", "drop_s",
 )  # fmt: skip
 
 
@@ -146,8 +147,27 @@ def write_track(out_dir: Path, plan: TrackPlan, cfg: DemoConfig) -> dict:
         album=cfg.library.album,
         progression=rendered.progression,
         sections=" ".join(f"{s.name}:{s.n_bars}" for s in rendered.sections),
+        **section_truth(rendered.sections, plan.bpm),
     )
     return row
+
+
+def section_truth(sections: tuple[Section, ...], bpm: float) -> dict:
+    """Where the arrangement's sections start (bars from 0 and seconds), the drop, the first beat.
+
+    The grid starts at 0 s: bar ``b`` starts at ``b * bar_s`` (drum hits are humanised by a few ms,
+    the grid itself is exact). ``drop_bar``/``drop_s`` are empty when the form has no drop.
+    """
+    bar_s = BEATS_PER_BAR * 60.0 / bpm
+    drop = next((s for s in sections if s.name == "drop"), None)
+    return {
+        "first_beat_s": 0.0,
+        "bar_s": round(bar_s, 6),
+        "section_start_bars": " ".join(str(s.start_bar) for s in sections),
+        "section_start_s": " ".join(f"{s.start_bar * bar_s:.3f}" for s in sections),
+        "drop_bar": drop.start_bar if drop else None,
+        "drop_s": round(drop.start_bar * bar_s, 3) if drop else None,
+    }
 
 
 def _artist(rng: np.random.Generator, cfg: DemoConfig) -> str:

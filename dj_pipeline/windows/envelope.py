@@ -1,4 +1,4 @@
-"""A whole-track envelope pass, streamed in blocks: onset strength, RMS and a section novelty curve.
+"""A whole-track envelope pass, streamed in blocks: onset strength, RMS, low band and a novelty curve.
 
 This is the only full-length read of a track in the windows stage; memory is bounded by the block
 size (``EnvelopeConfig.block_s``), so a 2-hour mix costs the same RAM as a 3-minute single.
@@ -27,37 +27,49 @@ class TrackEnvelope:
     rms_db: np.ndarray  # frame RMS in dBFS
     fps: float
     duration_s: float
+    low_db: np.ndarray | None = None  # level below ``low_band_max_hz`` (kick/bass), dB, same frames
 
     def times_s(self) -> np.ndarray:
         return np.arange(self.onset.size) / self.fps
 
 
 def compute_envelope(path: str | os.PathLike, config: EnvelopeConfig) -> TrackEnvelope:
-    """Stream ``path`` at ``config.sr`` and return its onset/RMS curves."""
-    onsets: list[np.ndarray] = []
-    rms: list[np.ndarray] = []
+    """Stream ``path`` at ``config.sr`` and return its onset/RMS/low-band curves."""
+    curves: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     total_s = 0.0
     for _, block in iter_blocks(path, sr=config.sr, block_s=config.block_s):
-        o, r = envelope_of_block(block, config.sr, config.hop_length)
-        onsets.append(o)
-        rms.append(r)
+        curves.append(block_curves(block, config.sr, config.hop_length, config.low_band_max_hz))
         total_s += block.size / config.sr
-    onset = np.concatenate(onsets) if onsets else np.zeros(0, np.float32)
-    rms_db = np.concatenate(rms) if rms else np.zeros(0, np.float32)
-    return TrackEnvelope(onset, rms_db, config.sr / config.hop_length, total_s)
+    empty = np.zeros(0, np.float32)
+    onset, rms_db, low_db = (np.concatenate(c) for c in zip(*curves)) if curves else (empty, empty, empty)
+    return TrackEnvelope(onset, rms_db, config.sr / config.hop_length, total_s, low_db)
 
 
 def envelope_of_block(y: np.ndarray, sr: int, hop_length: int) -> tuple[np.ndarray, np.ndarray]:
     """Onset strength and RMS (dBFS) of one mono block, one value per hop, same length."""
+    onset, rms_db, _ = block_curves(y, sr, hop_length, EnvelopeConfig().low_band_max_hz)
+    return onset, rms_db
+
+
+def block_curves(y: np.ndarray, sr: int, hop_length: int, low_max_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Onset strength, RMS (dBFS) and low-band level (dB, mel bands below ``low_max_hz``) of one block.
+
+    One mel spectrogram serves the onset strength (exactly librosa's ``onset_strength(y=...)``) and
+    the low band, so the kick/bass curve the structure layer needs costs no second transform.
+    """
     n_frames = 1 + y.size // hop_length
     if y.size < 2 * hop_length:
-        return np.zeros(n_frames, np.float32), np.full(n_frames, -120.0, np.float32)
+        return np.zeros(n_frames, np.float32), np.full(n_frames, -120.0, np.float32), np.full(n_frames, -120.0, np.float32)
     n_fft = min(ONSET_N_FFT, 1 << (y.size.bit_length() - 1))  # a power of two that fits the block
-    onset = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop_length, n_fft=n_fft)
+    mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=n_fft, hop_length=hop_length)
+    onset = librosa.onset.onset_strength(S=librosa.power_to_db(mel), sr=sr, hop_length=hop_length, n_fft=n_fft)
+    low_bins = librosa.mel_frequencies(n_mels=mel.shape[0] + 2, fmax=sr / 2.0)[1:-1] <= low_max_hz
+    low = mel[low_bins].sum(axis=0) if low_bins.any() else mel[:1].sum(axis=0)
     rms = librosa.feature.rms(y=y, frame_length=2 * hop_length, hop_length=hop_length)[0]
-    n = min(onset.size, rms.size, n_frames)
+    n = min(onset.size, rms.size, low.size, n_frames)
     rms_db = 20.0 * np.log10(np.maximum(rms[:n], _EPS))
-    return onset[:n].astype(np.float32), rms_db.astype(np.float32)
+    low_db = 10.0 * np.log10(np.maximum(low[:n] / n_fft, _EPS))
+    return onset[:n].astype(np.float32), rms_db.astype(np.float32), low_db.astype(np.float32)
 
 
 def section_novelty(env: TrackEnvelope, half_width_s: float, level_scale_db: float = 6.0) -> tuple[np.ndarray, float]:

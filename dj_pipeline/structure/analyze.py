@@ -1,0 +1,115 @@
+"""A track's structure from its streamed envelope and its beat grid: bars, phrases, sections, cues.
+
+:func:`structure_of_envelope` is pure (numpy in, dataclasses out); :func:`analyze_structure`
+streams a file's envelope first (the windows stage's pass, constant memory: a 2-hour mix costs
+the RAM of a 3-minute single). Nothing raises on bad input: silence, no tempo, a track shorter
+than ``grid.min_bars`` bars or a grid that does not follow the music (a tempo change) give NULL
+cues with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dj_pipeline.config.structure import StructureConfig, load_structure_config
+from dj_pipeline.config.windows import EnvelopeConfig, load_windows_config
+from dj_pipeline.structure.cues import Cue, find_cues, null_cues
+from dj_pipeline.structure.grid import BeatGrid, grid_fit, grid_from_beats, grid_from_tempo
+from dj_pipeline.structure.sections import BarCurves, Section, audible_span, bar_curves, bar_novelty, make_sections, pick_boundaries
+from dj_pipeline.windows.envelope import TrackEnvelope, compute_envelope
+
+
+@dataclass(frozen=True)
+class TrackStructure:
+    """Everything the structure layer knows about a track (bars are 0-based from the first downbeat)."""
+
+    duration_s: float
+    grid: BeatGrid | None = None
+    sections: list[Section] = field(default_factory=list)
+    cues: list[Cue] = field(default_factory=list)
+    fit_share: float = 0.0
+    phrase_phase: int = 0  # bar index (mod the hypermeter) where phrases start
+    curves: BarCurves | None = None
+    reason: str | None = None  # why cues are NULL (or a caveat)
+
+    def cue(self, kind: str) -> Cue | None:
+        return next((c for c in self.cues if c.type == kind), None)
+
+
+def structure_of_envelope(
+    env: TrackEnvelope,
+    bpm: float | None,
+    first_downbeat_s: float | None,
+    cfg: StructureConfig | None = None,
+    bpm_confidence: float | None = None,
+    beats_s: np.ndarray | None = None,
+    downbeats_s: np.ndarray | None = None,
+) -> TrackStructure:
+    """Structure of a track from its envelope and its tempo (or tracked beats when given)."""
+    cfg = cfg or load_structure_config()
+    duration_s = float(env.duration_s)
+    low = env.low_db if env.low_db is not None else env.rms_db
+    if env.rms_db.size == 0 or float(env.rms_db.max()) < cfg.sections.silence_db:
+        return _unreliable(duration_s, "silent: no audible bars")
+    grid, note = _grid(env, bpm, first_downbeat_s, bpm_confidence, beats_s, downbeats_s, cfg)
+    if grid is None:
+        return _unreliable(duration_s, note)
+    if grid.n_bars < cfg.grid.min_bars:
+        return _unreliable(duration_s, f"too short for phrases: {grid.n_bars} bars (< {cfg.grid.min_bars})", grid)
+    fit_share, fits = grid_fit(env.onset, env.fps, grid, cfg.grid)
+    curves = bar_curves(env.rms_db, low, env.onset, env.fps, grid.downbeats_s, grid.bar_s, fits)
+    span = audible_span(curves, cfg.sections)
+    novelty = bar_novelty(curves, cfg.sections)
+    boundaries, phase = pick_boundaries(novelty, span, cfg.grid.hypermeter_bars, cfg.sections)
+    sections = make_sections(curves, boundaries, span, novelty, cfg.labels)
+    if fit_share < cfg.grid.fit_min_share:
+        reason = f"beat grid does not follow the music ({100 * fit_share:.0f} % of bars fit): tempo change or no steady beat"
+        return TrackStructure(duration_s, grid, sections, null_cues(reason), round(fit_share, 3), phase, curves, reason)
+    cues = find_cues(
+        sections, grid.downbeats_s, grid.bar_s, duration_s, fit_share, phase, cfg.grid.hypermeter_bars, cfg.grid.phrase_bars, cfg.cues
+    )
+    return TrackStructure(duration_s, grid, sections, cues, round(fit_share, 3), phase, curves, note)
+
+
+def _grid(
+    env: TrackEnvelope,
+    bpm: float | None,
+    first_downbeat_s: float | None,
+    bpm_confidence: float | None,
+    beats_s: np.ndarray | None,
+    downbeats_s: np.ndarray | None,
+    cfg: StructureConfig,
+) -> tuple[BeatGrid | None, str | None]:
+    """The beat grid and a caveat, or ``(None, reason)`` when there is none."""
+    if beats_s is not None and np.asarray(beats_s).size >= 2:
+        return grid_from_beats(np.asarray(beats_s), cfg.grid, downbeats_s), None
+    if bpm is None or not np.isfinite(bpm) or bpm <= 0:
+        return None, "no beat grid: no tempo (no steady beat)"
+    if bpm_confidence is not None and np.isfinite(bpm_confidence) and bpm_confidence < cfg.grid.min_bpm_confidence:
+        return None, f"no beat grid: pulse clarity {bpm_confidence:.2f} < {cfg.grid.min_bpm_confidence:g}"
+    note = None
+    if first_downbeat_s is None or not np.isfinite(first_downbeat_s):
+        loud = np.flatnonzero(env.rms_db > cfg.sections.silence_db)
+        first_downbeat_s = float(loud[0]) / env.fps if loud.size else 0.0
+        note = "first downbeat unknown: grid starts at the first sound"
+    return grid_from_tempo(float(bpm), float(first_downbeat_s), env.duration_s, cfg.grid, env.onset, env.fps), note
+
+
+def _unreliable(duration_s: float, reason: str, grid: BeatGrid | None = None) -> TrackStructure:
+    return TrackStructure(duration_s, grid, [], null_cues(reason), 0.0, 0, None, reason)
+
+
+def analyze_structure(
+    path: str | os.PathLike,
+    bpm: float | None,
+    first_downbeat_s: float | None,
+    bpm_confidence: float | None = None,
+    cfg: StructureConfig | None = None,
+    envelope: EnvelopeConfig | None = None,
+) -> TrackStructure:
+    """Stream ``path``'s envelope (constant memory) and return its structure."""
+    env = compute_envelope(path, envelope or load_windows_config().envelope)
+    return structure_of_envelope(env, bpm, first_downbeat_s, cfg, bpm_confidence)
