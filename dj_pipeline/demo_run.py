@@ -10,7 +10,6 @@ DEMO_SUBDIR = "demo_library"
 DEMO_SESSION = "demo"
 # Demo tracks are ~3 minutes, so the plan is scaled to a 10-track set (~30 min) to show every goal.
 DEMO_PLAN = "warm-up 9 min -> peak 12 min -> release"
-REASONS_SHOWN = 2
 
 
 def run_demo(
@@ -20,8 +19,8 @@ def run_demo(
 
     The set opens on the first house track of the demo and follows a warm-up -> peak -> release
     plan: each step takes the top recommendation for the plan's goal at that point
-    of the set, and the printout gives BPM, key/Camelot, energy and the terms that lifted each
-    pick most above the other candidates.
+    of the set, and the printout gives BPM, key/Camelot, energy level, the match score and the
+    reasons in words. The demo writes no feedback (its picks are not a DJ's).
     """
     from dj_pipeline.demo import generate_library
     from dj_pipeline.pipeline import run_ingest
@@ -35,7 +34,8 @@ def run_demo(
     report = run_ingest(lib / "tracks", paths.root, samples_dir=lib / "samples")
     print(f"ingest done in {report.seconds:.1f}s\n")
 
-    session = SessionRecommender(data_dir=str(paths.root), session=DEMO_SESSION, plan=DEMO_PLAN)
+    # the demo's automatic picks are not a DJ's choices: they never reach the feedback log
+    session = SessionRecommender(data_dir=str(paths.root), session=DEMO_SESSION, plan=DEMO_PLAN, log_feedback=False)
     session.reset()
     tracks = session.recommender.engine.table
     start = opening_track(tracks)
@@ -61,27 +61,35 @@ def opening_track(tracks) -> str:  # noqa: ANN001 - the engine's feature table, 
 
 
 def format_set(items: list[dict[str, Any]]) -> str:
-    """One line per track: position, goal, BPM, Camelot, key, energy, loudness (LUFS: the energy
-    goals move along the energy score and the loudness together), name and the top reasons."""
-    from dj_pipeline.recommend.output import display_name
+    """One line per track: position, goal, BPM, key and Camelot, energy level 1-10, the match
+    score of the pick, the track, and the reasons in words (plus what a relaxed pick breaks)."""
+    from dj_pipeline.recommend.output import RELAXED_WORDS, display_name
 
-    lines = [f"{'#':>2}  {'goal':<8} {'bpm':>6}  {'cam':<4} {'key':<9} {'energy':>6} {'lufs':>6}  track / why"]
+    columns = ["#", "goal", "bpm", "key", "camelot", "energy", "match", "track", "why"]
+    rows = []
     for i, it in enumerate(items, 1):
-        lift = it.get("lift") or {}
-        top = sorted(((k, v) for k, v in lift.items() if v > 0), key=lambda kv: -kv[1])[:REASONS_SHOWN]  # what set it apart
-        why = ", ".join(f"{k} {v:+.2f}" for k, v in top)
-        relaxed = f" [relaxed: {','.join(it['relaxed'])}]" if it.get("relaxed") else ""
-        bpm = f"{it['bpm']:.1f}" if it.get("bpm") is not None else "-"
-        energy = f"{it['energy']:.2f}" if it.get("energy") is not None else "-"
-        lufs = f"{it['loudness_lufs']:.1f}" if it.get("loudness_lufs") is not None else "-"
-        lines.append(
-            f"{i:>2}  {it.get('goal', ''):<8} {bpm:>6}  {it.get('camelot') or '-':<4} {it.get('key') or '-':<9} {energy:>6} {lufs:>6}  "
-            f"{display_name(it)}{'  (' + why + ')' if why else ''}{relaxed}"
+        level = it.get("energy_level")
+        why = ", ".join(it.get("reasons") or [])
+        if it.get("relaxed"):
+            why += f" [{', '.join(RELAXED_WORDS.get(x, x) for x in it['relaxed'])}]"
+        rows.append(
+            [
+                str(i),
+                it.get("goal", ""),
+                f"{it['bpm']:.1f}" if it.get("bpm") is not None else "-",
+                it.get("key") or "-",
+                it.get("camelot") or "-",
+                f"{level}/10" if level is not None else "-",
+                f"{it['match']:.0f}" if it.get("match") is not None else "",
+                display_name(it),
+                why,
+            ]
         )
-    return "\n".join(lines)
+    widths = [max(len(str(x)) for x in col) for col in zip(columns, *rows)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [columns, *rows])
 
 
 def _row_as_result(tracks, track_id: str) -> dict[str, Any]:  # noqa: ANN001
     row = tracks.loc[track_id]
-    keep = ("path", "bpm", "key", "camelot", "energy", "loudness_lufs", "artist", "title")
+    keep = ("path", "bpm", "key", "camelot", "energy", "energy_level", "loudness_lufs", "artist", "title")
     return {"track_id": track_id, **{k: (row[k] if k in row and row[k] == row[k] else None) for k in keep}}

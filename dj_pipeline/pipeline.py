@@ -175,6 +175,7 @@ def run_ingest(
     from dj_pipeline.assets.resources import settings_from_env
     from dj_pipeline.automation import library_signature
     from dj_pipeline.definitions import defs
+    from dj_pipeline.recommend.training import feedback_grew as ranker_feedback_grew
 
     library = Path(library_dir).expanduser()
     if not library.is_dir():
@@ -240,6 +241,9 @@ def run_ingest(
         run(library_assets)
         report.library_refreshed = True
         save_state(paths, {**state, "samples_signature": samples_signature, "library_refresh_pending": False})  # only once it succeeded
+    elif "transition_ranker" in assets and ranker_feedback_grew(paths):  # new DJ feedback, no file change
+        echo("feedback grew: retraining the transition ranker")
+        run(["transition_ranker"])
     report.seconds = time.perf_counter() - t0
     return report
 

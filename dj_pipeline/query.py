@@ -169,12 +169,16 @@ class SessionRecommender:
         plan: str | SetPlan | Sequence[dict] | None = None,
         config: RecommendConfig | None = None,
         recommender: Recommender | None = None,
+        log_feedback: bool = True,
     ) -> None:
+        """``log_feedback=False``: an automatic session (the demo) whose picks are not a DJ's
+        choices: nothing goes to the feedback log and its played list trains nothing."""
         self.recommender = recommender or Recommender(data_dir, config)
         self.config = self.recommender.config
         self.store = SessionStore(self.recommender.paths.sessions_dir, self.config.session.feedback_file)
         self.name = check_session_name(session or self.config.session.default_name)
         self.state = self.store.load(self.name)
+        self.state.log_feedback = log_feedback
         self.last_goal: str | None = None
         if plan is not None:
             self.set_plan(plan)
@@ -232,10 +236,26 @@ class SessionRecommender:
         self._append(entry)
         return vars(entry).copy()
 
+    def skip(self, track: str | os.PathLike) -> None:
+        """The DJ tried ``track`` after the last played one and dropped it: a negative example
+        for the ranker (it is not added to the played list)."""
+        track_id = self.recommender.track_id(track)
+        last = self.state.played[-1] if self.state.played else None
+        if self.state.log_feedback and track_id and last is not None:
+            self.store.log_event(self.name, "skipped", last.track_id, track_id)
+
+    def played_time(self, played_s: float) -> None:
+        """How long the last played track ran (seconds): below ``ranker.min_played_s`` the move
+        to it counts as skipped, above it as taken."""
+        if len(self.state.played) < 2 or not self.state.log_feedback or not self.state.played[-1].track_id:
+            return
+        prev, last = self.state.played[-2], self.state.played[-1]
+        self.store.log_event(self.name, "played", prev.track_id, str(last.track_id), float(played_s))
+
     def _append(self, entry: PlayedTrack) -> None:
         shown = self.state.shown
         last = self.state.played[-1] if self.state.played else None
-        if shown and entry.track_id and last is not None and shown.get("from") == last.track_id:
+        if self.state.log_feedback and shown and entry.track_id and last is not None and shown.get("from") == last.track_id:
             self.store.log_choice(self.name, last.track_id, shown.get("goal"), shown.get("ids", []), entry.track_id)
         self.state.shown = None
         self.state.played.append(entry)

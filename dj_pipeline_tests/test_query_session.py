@@ -121,3 +121,38 @@ def test_reset_keeps_plan(rec):
     s.reset()
     again = SessionRecommender(session="reset", recommender=rec)
     assert again.played == [] and again.plan is not None
+
+
+def test_an_automatic_session_writes_no_feedback_and_trains_nothing(rec, tmp_path):
+    from dj_pipeline.recommend.session import SessionStore
+    from dj_pipeline.recommend.training import feedback_grew
+
+    s = SessionRecommender(session="demo", recommender=rec, log_feedback=False)  # what `dj demo` uses
+    recs = s.next(current="t00003", top_k=5)
+    s.add_played(recs[0]["track_id"])
+    s.played_time(200.0)
+    s.skip(recs[1]["track_id"])
+    assert not (tmp_path / "sessions" / "feedback.jsonl").exists()
+    store = SessionStore(tmp_path / "sessions")
+    assert store.played_sequences() == []  # its played list is no DJ's choice either
+    assert not feedback_grew(tmp_path, CFG)
+
+
+def test_skips_and_short_plays_are_negatives_and_feedback_growth_is_seen(rec, tmp_path):
+    from dj_pipeline.recommend.session import SessionStore, training_pairs
+    from dj_pipeline.recommend.training import feedback_grew, train_transition_ranker
+
+    s = SessionRecommender(session="gig", recommender=rec)
+    recs = s.next(current="t00003", top_k=5)
+    s.skip(recs[1]["track_id"])
+    s.add_played(recs[0]["track_id"])
+    s.played_time(12.0)  # dropped after 12 s: not a move the DJ liked
+    store = SessionStore(tmp_path / "sessions")
+    pairs = set(training_pairs(store.played_sequences(), store.read_feedback(), store.read_events(), CFG.ranker.min_played_s))
+    assert ("t00003", recs[1]["track_id"], 0) in pairs and ("t00003", recs[0]["track_id"], 0) in pairs
+    assert ("t00003", recs[0]["track_id"], 1) not in pairs
+    assert feedback_grew(tmp_path, CFG)
+    status = train_transition_ranker(tmp_path, CFG, engine=rec.engine)
+    assert not status.trained and not feedback_grew(tmp_path, CFG)  # seen: no retrain until it grows
+    s.played_time(240.0)  # it did play through after all: feedback grew
+    assert feedback_grew(tmp_path, CFG)

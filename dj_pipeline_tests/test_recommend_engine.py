@@ -194,12 +194,13 @@ def test_too_few_strict_neighbours_widen_the_search_before_relaxing():
     key_ok, bpm_ok = engine._filters(engine.current_from_library("t00000"), np.arange(len(engine.table)))
     strict_ids = set(engine.table.index[key_ok & bpm_ok]) - {"t00000"}
     assert len(strict_ids) >= 10, f"fixture: {len(strict_ids)} strict tracks after {cur['camelot']} {cur['bpm']:.0f} BPM"
-    narrow = load_recommend_config(overrides={"candidate_k": 5, "min_strict_candidates": 0})
+    # the goal's energy window wide open: this test is about the BPM and key filters
+    narrow = load_recommend_config(overrides={"candidate_k": 5, "min_strict_candidates": 0, "energy": {"maintain_levels": 10}})
     without = lib.engine(narrow).recommend("t00000", top_k=10)
     assert any(r["relaxed"] for r in without)  # 5 neighbours: the key and BPM filters have to give way
-    widened = load_recommend_config(overrides={"candidate_k": 5, "min_strict_candidates": 10})
+    widened = load_recommend_config(overrides={"candidate_k": 5, "min_strict_candidates": 10, "energy": {"maintain_levels": 10}})
     res = lib.engine(widened).recommend("t00000", top_k=10)
-    assert len(res) == 10 and not any(r["relaxed"] for r in res)
+    assert len(res) == 10 and not any({"key", "bpm"} & set(r["relaxed"]) for r in res)
     assert {r["track_id"] for r in res} <= strict_ids
     # the added tracks are the strict ones whose intros are nearest the current outro
     sims = {r["track_id"]: r["components"]["similarity"] for r in res}
@@ -231,7 +232,7 @@ def test_external_current_track_uses_library_statistics():
     # same audio: same candidates, except the outside copy may be followed by the library copy;
     # its style vector is extended from its library neighbours, so near-ties may swap further down
     outside = [r for r in from_file if r["track_id"] != "t00003"]
-    assert [r["track_id"] for r in outside][:2] == [r["track_id"] for r in from_lib][:2]
+    assert [r["track_id"] for r in outside][:1] == [r["track_id"] for r in from_lib][:1]
     assert len({r["track_id"] for r in outside[:4]} & {r["track_id"] for r in from_lib[:5]}) >= 3
     # its style vector is nearer the library copy's than any other track's
     nearest = np.argmax(engine.style.vectors @ engine._style_vector(cur))
@@ -307,14 +308,14 @@ def test_a_change_of_loudness_counts_towards_the_energy_goal():
 
 def test_tempo_prefers_a_small_change_at_the_same_time_feel():
     cfg = load_recommend_config(overrides={"weights": {"tempo": 5.0}})
-    rows = [_row("cur", bpm=124.0), _row("same", bpm=124.5), _row("half", bpm=62.0), _row("pitched", bpm=128.0)]
+    rows = [_row("cur", bpm=174.0), _row("same", bpm=174.5), _row("half", bpm=87.0), _row("pitched", bpm=178.0)]
     lib = library_from_rows(rows, same_vectors=True)
     res = {r["track_id"]: r for r in lib.engine(cfg).recommend("cur", top_k=3)}
     s = cfg.scoring
     expected = {
-        "same": np.exp(-0.5 * (0.5 / 124 * 100 / s.tempo_width_pct) ** 2),
-        "half": s.half_double_score,  # exact half time: full closeness, scaled for the change of feel
-        "pitched": np.exp(-0.5 * (4.0 / 124 * 100 / s.tempo_width_pct) ** 2),
+        "same": np.exp(-0.5 * (0.5 / 174 * 100 / s.tempo_width_pct) ** 2),
+        "half": s.half_double_score,  # exact half time (D&B -> hip-hop): full closeness, scaled for the change of feel
+        "pitched": np.exp(-0.5 * (4.0 / 174 * 100 / s.tempo_width_pct) ** 2),
     }
     for tid, value in expected.items():
         assert res[tid]["components"]["tempo"] == pytest.approx(value, abs=1e-9)

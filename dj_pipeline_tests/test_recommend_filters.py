@@ -11,12 +11,21 @@ CFG = load_recommend_config()
 
 
 def test_half_double_time_accepts_62_to_124_and_rejects_124_to_140():
-    assert bpm_compatible(62.0, np.array([124.0]), CFG.bpm).tolist() == [True]
-    assert bpm_compatible(124.0, np.array([62.0]), CFG.bpm).tolist() == [True]
-    assert bpm_compatible(124.0, np.array([140.0]), CFG.bpm).tolist() == [False]
+    anywhere = load_recommend_config(overrides={"bpm": {"half_double_band_bpm": []}}).bpm  # when the DJ asks for it
+    assert bpm_compatible(62.0, np.array([124.0]), anywhere).tolist() == [True]
+    assert bpm_compatible(124.0, np.array([62.0]), anywhere).tolist() == [True]
+    assert bpm_compatible(124.0, np.array([140.0]), anywhere).tolist() == [False]
     diff, ratio = bpm_match(62.0, np.array([124.0, 31.0, 61.0]))
     assert diff.tolist() == [0.0, 0.0, 1.0]
     assert ratio.tolist() == [0.5, 2.0, 1.0]
+
+
+def test_half_double_time_only_where_the_style_calls_for_it():
+    # D&B <-> half-time hip-hop passes; 139 BPM techno -> 70 BPM ambient does not (the jump)
+    assert bpm_compatible(174.0, np.array([87.0]), CFG.bpm).tolist() == [True]
+    assert bpm_compatible(86.0, np.array([172.0]), CFG.bpm).tolist() == [True]
+    assert bpm_compatible(138.9, np.array([70.0, 138.0]), CFG.bpm).tolist() == [False, True]
+    assert bpm_compatible(70.0, np.array([139.0]), CFG.bpm).tolist() == [False]
 
 
 def test_half_double_can_be_switched_off():

@@ -40,12 +40,16 @@ RESULTS = [
 
 
 def test_table_lists_every_result_with_its_relaxations():
-    lines = format_table(RESULTS).splitlines()
-    assert lines[0].split()[:6] == ["#", "score", "bpm", "camelot", "energy", "lufs"]
-    assert "similari" in lines[0] and "learned" not in lines[0]
-    assert lines[1].split()[:6] == ["1", "2.500", "124.0", "8A", "0.61", "-8.2"] and lines[1].endswith("Ann - One")
-    assert lines[2].split()[2:6] == ["-", "-", "-", "-"]  # unknown BPM, key, energy, loudness
-    assert "key,bpm" in lines[2] and lines[2].endswith("Two Ünïcode.flac")
+    ranked = [{**RESULTS[0], "match": 87.4, "energy_level": 7, "reasons": ["energy +1", "same key 8A", "intro mixes well"]}, {**RESULTS[1], "match": 52.0}]
+    lines = format_table(ranked, note="this is Ann - One").splitlines()
+    assert lines[0] == "this is Ann - One"
+    # full header words, never cut to 8 characters; no component noise such as "diversity -0.00"
+    assert lines[1].split() == ["#", "match", "bpm", "key", "camelot", "energy", "why", "track", "note"]
+    assert lines[2].split()[:7] == ["1", "87", "124.0", "A", "minor", "8A", "7/10"]
+    assert "energy +1, same key 8A, intro mixes well" in lines[2] and "Ann - One" in lines[2]
+    assert "diversity" not in "\n".join(lines)
+    assert lines[3].split()[:6] == ["2", "52", "-", "-", "-", "-"]  # unknown BPM, key, camelot, energy
+    assert lines[3].endswith("key clash, tempo off") and "Two Ünïcode.flac" in lines[3]
     assert format_table([]) == "(no recommendations)"
 
 
@@ -67,14 +71,13 @@ def test_m3u8_text():
     ]
 
 
-def test_demo_set_printout_shows_loudness_and_the_largest_lifts_as_reasons():
+def test_demo_set_printout_shows_levels_match_and_reasons_in_words():
     from dj_pipeline.demo_run import format_set
 
-    start = {"track_id": "a1", "artist": "Ann", "title": "One", "bpm": 124.0, "camelot": "8A", "key": "A minor", "energy": 0.61, "loudness_lufs": -9.04, "goal": "start"}
-    pick = {**RESULTS[0], "goal": "up", "loudness_lufs": -7.5, "lift": {"style": 0.4, "energy_goal": 2.5, "key": 1.0, "tempo": -3.0}, "relaxed": ["key"]}
+    start = {"track_id": "a1", "artist": "Ann", "title": "One", "bpm": 124.0, "camelot": "8A", "key": "A minor", "energy_level": 5, "goal": "start"}
+    pick = {**RESULTS[0], "goal": "up", "energy_level": 6, "match": 81.2, "reasons": ["energy +1", "same key 8A"], "relaxed": ["key"]}
     lines = format_set([start, pick]).splitlines()
-    assert lines[0].split()[:7] == ["#", "goal", "bpm", "cam", "key", "energy", "lufs"]
-    assert lines[1].split()[:8] == ["1", "start", "124.0", "8A", "A", "minor", "0.61", "-9.0"]
-    assert "-7.5" in lines[2].split()
-    # the two largest positive lifts, largest first; a negative one is never a reason
-    assert lines[2].endswith("Ann - One  (energy_goal +2.50, key +1.00) [relaxed: key]")
+    assert lines[0].split() == ["#", "goal", "bpm", "key", "camelot", "energy", "match", "track", "why"]
+    assert lines[1].split()[:7] == ["1", "start", "124.0", "A", "minor", "8A", "5/10"]
+    assert lines[2].split()[:8] == ["2", "up", "124.0", "A", "minor", "8A", "6/10", "81"]
+    assert lines[2].endswith("Ann - One  energy +1, same key 8A [key clash]")

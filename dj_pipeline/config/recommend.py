@@ -15,6 +15,9 @@ class BpmConfig:
     tolerance_bpm: float = 4.0
     tolerance_pct: float = 6.0
     half_double: bool = True
+    # a half/double-time move only where the faster track's tempo lies in this band (D&B <-> half-time
+    # hip-hop); an empty band allows it at any tempo (``--half-double``: when the DJ asks for it)
+    half_double_band_bpm: tuple[float, ...] = (155.0, 185.0)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,37 @@ class GoalSpec:
     hype_sign: float = 0.0
     energy_width_z: float | None = None  # overrides scoring.energy_width_z for this goal
     weights: dict[str, float] = field(default_factory=dict)  # overrides of the re-ranking weights for this goal
+    direction: int = 0  # +1 up / -1 down: the energy must move this way; 0: stay within maintain_levels
+    bpm_direction: int = 0  # -1 (down): the tempo may not rise beyond the BPM tolerance, and preferably not at all
+    energy_shape: str = "target"  # "target": closeness to energy_delta; "max": the higher the better (peak)
+
+
+@dataclass(frozen=True)
+class EnergyConfig:
+    """Energy levels and the direction rules of the goals (:mod:`dj_pipeline.recommend.energy`)."""
+
+    levels: int = 10
+    column: str = "energy_level"  # the analysis' calibrated level, used when track_features has it
+    min_step_z: float = 0.1  # up/down: the goal energy must move at least this much (library z)
+    maintain_levels: int = 1  # maintain: within this many levels
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    """DJ rules applied with the hard filters (a pick that breaks one is marked and ranked after)."""
+
+    artist_window: int = 1  # no track by an artist among the last N played (the current included); 0: off
+    stay_in_style: bool = False  # only tracks of the current track's style (genre tag, else style neighbours)
+    style_neighbors: int = 10  # "same style" without genre tags: among the current track's N nearest style vectors
+    min_style_cosine: float = 0.9  # ... or a style-vector cosine at least this
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    """The 0-100 match score shown to the DJ (:mod:`dj_pipeline.recommend.explain`)."""
+
+    penalty_per_rule: float = 15.0  # points off for each broken filter, rule or missed goal
+    reasons: int = 3  # reasons in words per pick
 
 
 @dataclass(frozen=True)
@@ -110,6 +144,8 @@ class RankerConfig:
     learning_rate: float = 0.08
     random_seed: int = 0
     file: str = "transition_ranker.cbm"
+    min_played_s: float = 30.0  # a pick played for less than this counts as skipped
+    state_file: str = "transition_ranker.state.json"  # the feedback the ranker last saw (retrain when it grows)
 
 
 @dataclass(frozen=True)
@@ -125,6 +161,9 @@ class RecommendConfig:
     min_strict_candidates: int = 50
     top_k: int = 10
     bpm: BpmConfig = field(default_factory=BpmConfig)
+    energy: EnergyConfig = field(default_factory=EnergyConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    match: MatchConfig = field(default_factory=MatchConfig)
     key: KeyConfig = field(default_factory=KeyConfig)
     relaxation: tuple[RelaxStep, ...] = ()
     goals: dict[str, GoalSpec] = field(default_factory=dict)
@@ -179,6 +218,9 @@ def load_recommend_config(path: str | Path | None = None, overrides: dict[str, A
     plans = {name: tuple(PlanPhase(**p) for p in phases) for name, phases in raw.pop("plans", {}).items()}
     nested = {
         "bpm": BpmConfig,
+        "energy": EnergyConfig,
+        "rules": RulesConfig,
+        "match": MatchConfig,
         "key": KeyConfig,
         "weights": Weights,
         "scoring": ScoringConfig,
@@ -194,6 +236,8 @@ def load_recommend_config(path: str | Path | None = None, overrides: dict[str, A
     unknown -= set(cfg.goals)
     if unknown:
         raise ValueError(f"set plans use unknown goal(s): {', '.join(sorted(unknown))}")
-    for name in cfg.goals:
+    for name, spec in cfg.goals.items():
+        if spec.energy_shape not in ("target", "max") or spec.direction not in (-1, 0, 1) or spec.bpm_direction not in (-1, 0, 1):
+            raise ValueError(f"goal {name!r}: energy_shape is target|max, direction and bpm_direction are -1, 0 or 1")
         cfg.weights_for(name)  # an unknown weight name in a goal fails at load, not mid-set
     return cfg

@@ -34,14 +34,17 @@ from dj_pipeline.config.recommend import RecommendConfig, load_recommend_config
 from dj_pipeline.index.style import extend_style_vector, graph_neighbors
 from dj_pipeline.index.style import style_vectors as diffuse_style
 from dj_pipeline.index.vector_index import numpy_search
+from dj_pipeline.recommend.energy import bpm_direction_ok, direction_ok, given_levels, level_of, library_levels
 from dj_pipeline.recommend.errors import EmptyLibraryError, RecommendError, UnknownTrackError
 from dj_pipeline.recommend.features import prepare_features, prepare_row
-from dj_pipeline.recommend.filters import bpm_compatible, camelot_index, key_compatible_index
-from dj_pipeline.recommend.pairs import pair_features, scalar
+from dj_pipeline.recommend.filters import bpm_compatible, bpm_tolerance, camelot_index, key_compatible_index
+from dj_pipeline.recommend.pairs import intensity_z, pair_features, scalar
+from dj_pipeline.recommend.results import build_results
 from dj_pipeline.recommend.scoring import score_components, weighted_terms
+from dj_pipeline.recommend.tiers import Checks, RelaxedBpm, levels, tiered_order
 from dj_pipeline.recommend.vectors import SearchableIndex, VectorTable
 
-META_COLUMNS: tuple[str, ...] = ("path", "artist", "title", "duration_s")
+META_COLUMNS: tuple[str, ...] = ("path", "artist", "title", "duration_s", "genre", "duplicate_of")
 
 
 @dataclass
@@ -99,6 +102,13 @@ class RecommendationEngine:
         for col in META_COLUMNS:
             if col not in table:
                 table[col] = None
+        # energy level 1..10 (recommend/energy.py): the analysis' column when there, else the library rank
+        intensity = np.asarray(intensity_z(table, self.config), dtype=np.float64)
+        self._sorted_intensity = np.sort(intensity)
+        energy = self.config.energy
+        levels_given = given_levels(table[energy.column] if energy.column in table else None, energy.levels)
+        self.energy_levels_given = levels_given is not None
+        table["energy_level"] = levels_given if levels_given is not None else library_levels(intensity, energy.levels)
         self.table = table
         # column arrays and row numbers: the per-request path indexes numpy, not pandas
         self._cols = {str(c): table[c].to_numpy() for c in table.columns}
@@ -140,6 +150,8 @@ class RecommendationEngine:
     ) -> CurrentTrack:
         """A track from outside the library (features from ``analyze_file``, prepared vectors)."""
         row = prepare_row(features, self.stats, self.fills).to_dict()
+        levels = given_levels([row.get(self.config.energy.column)], self.config.energy.levels) if self.energy_levels_given else None
+        row["energy_level"] = int((levels if levels is not None else level_of(intensity_z(row, self.config), self._sorted_intensity, self.config.energy.levels))[0])
         return CurrentTrack(row, outro_vector, track_vector, None, path)
 
     def recommend(
@@ -148,11 +160,14 @@ class RecommendationEngine:
         goal: str | None = None,
         top_k: int | None = None,
         history: Sequence[str] = (),
+        exclude: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
         """Best-first recommendations after ``current`` (a track id or a :class:`CurrentTrack`).
 
         ``history``: track ids already played, oldest first; they are never recommended and the
-        last ``diversity_last_n`` drive the diversity and variation terms.
+        last ``diversity_last_n`` drive the diversity and variation terms. ``exclude``: more ids
+        never to recommend (the library copies of the current song, say). Library tracks marked
+        ``duplicate_of`` another track, and the copies of the current track, are never recommended.
         """
         cfg = self.config
         goal_name = goal or cfg.default_goal
@@ -165,7 +180,7 @@ class RecommendationEngine:
             raise RecommendError(f"top_k must be at least 1, got {top_k}")
         cur = current if isinstance(current, CurrentTrack) else self.current_from_library(str(current))
         history = [str(h) for h in history]
-        excluded = set(history) | ({cur.track_id} if cur.track_id else set())
+        excluded = set(history) | set(exclude) | ({cur.track_id} if cur.track_id else set()) | self.same_song(cur.track_id)
         sims, cand_ids = self._search(cur, len(excluded))
         keep = [i for i, t in enumerate(cand_ids) if t not in excluded and t in self._row]
         sims, cand_ids = sims[keep], [cand_ids[i] for i in keep]
@@ -188,11 +203,74 @@ class RecommendationEngine:
         comps = score_components(
             pairs, candidates, cand_track_vectors, recent_vectors, self._recent(earlier, cur), goal_spec, cfg, learned, style
         )
-        terms = weighted_terms(comps, cfg.weights_for(goal_name))
+        weights = cfg.weights_for(goal_name)
+        terms = weighted_terms(comps, weights)
         scores = sum(terms.values(), np.zeros(len(cand_ids)))
-        order = self._tiered_order(cur, rows, scores, top_k)
+        checks = self._checks(cur, rows, pairs, goal_spec, style, history)
+        order = tiered_order(scores, levels(checks, self._relaxed_bpm(cur, rows, goal_spec)), top_k)
         pool_means = {name: float(v.mean()) for name, v in terms.items()}
-        return _results(cand_ids, candidates, comps, terms, scores, order, pool_means)
+        return build_results(cand_ids, candidates, pairs, comps, terms, scores, order, pool_means, checks, cur.features, weights, cfg)
+
+    def same_song(self, track_id: str | None) -> set[str]:
+        """Library tracks that are the same recording as ``track_id`` (``duplicate_of`` either
+        way, or a common original); empty for an outside file or a track without copies."""
+        if track_id is None or "duplicate_of" not in self._cols:
+            return set()
+        dup = self._cols["duplicate_of"]
+        ids = self.table.index
+        root = dup[self._row[track_id]] if track_id in self._row and isinstance(dup[self._row[track_id]], str) else track_id
+        return {str(ids[i]) for i in range(len(ids)) if ids[i] == root or dup[i] == root} - {track_id}
+
+    def _checks(self, cur: CurrentTrack, rows: np.ndarray, pairs: Any, goal: Any, style: np.ndarray | None, history: Sequence[str]) -> Checks:
+        """The per-candidate filters, goal direction and DJ rules (:mod:`dj_pipeline.recommend.tiers`)."""
+        cfg = self.config
+        key_ok, bpm_ok = self._filters(cur, rows)
+        allowed, preferred = self._tempo_direction(cur, rows, goal, 1.0)
+        level_delta = self._cols["energy_level"][rows] - int(cur.features.get("energy_level", 0) or 0)
+        energy_ok = direction_ok(goal, pairs["energy_delta"].to_numpy(), level_delta, cfg.energy)
+        same = self.same_style(cur, rows, style)
+        style_ok = same if cfg.rules.stay_in_style else np.ones(len(rows), dtype=bool)
+        return Checks(key_ok, bpm_ok & allowed, energy_ok, preferred, self._artist_ok(cur, rows, history), style_ok, same)
+
+    def same_style(self, cur: CurrentTrack, rows: np.ndarray, style: np.ndarray | None) -> np.ndarray:
+        """Same genre tag where both tracks have one, else a close style vector: among the
+        current track's ``style_neighbors`` nearest candidates or above ``min_style_cosine``."""
+        rules = self.config.rules
+        genre = _label(cur.features.get("genre"))
+        cand_genre = np.array([_label(g) for g in self._cols["genre"][rows]], dtype=object)
+        tagged = np.array([g is not None for g in cand_genre]) & (genre is not None)
+        if style is None:
+            by_sound = np.zeros(len(rows), dtype=bool)
+        else:
+            rank = np.argsort(np.argsort(-np.asarray(style), kind="stable"), kind="stable")
+            by_sound = (rank < rules.style_neighbors) | (np.asarray(style) >= rules.min_style_cosine)
+        return np.where(tagged, cand_genre == genre, by_sound)
+
+    def _artist_ok(self, cur: CurrentTrack, rows: np.ndarray, history: Sequence[str]) -> np.ndarray:
+        """False for a candidate by an artist of the last ``artist_window`` played tracks (the
+        current one is the last)."""
+        window = self.config.rules.artist_window
+        if window <= 0:
+            return np.ones(len(rows), dtype=bool)
+        recent = [t for t in history if t != cur.track_id][-(window - 1) :] if window > 1 else []
+        artists = {_label(self._cols["artist"][self._row[t]]) for t in recent if t in self._row} | {_label(cur.features.get("artist"))}
+        artists.discard(None)
+        return np.array([_label(a) not in artists for a in self._cols["artist"][rows]], dtype=bool)
+
+    def _tempo_direction(self, cur: CurrentTrack, rows: np.ndarray, goal: Any, scale: float) -> tuple[np.ndarray, np.ndarray]:
+        bpm = scalar(cur.features["bpm"])
+        tol = bpm_tolerance(bpm, self.config.bpm, scale) if np.isfinite(bpm) else 0.0
+        return bpm_direction_ok(goal, bpm, np.asarray(self._cols["bpm"][rows], dtype=np.float64), tol)
+
+    def _relaxed_bpm(self, cur: CurrentTrack, rows: np.ndarray, goal: Any) -> list[RelaxedBpm]:
+        """The BPM mask of each relaxation step, the goal's tempo direction widened with it."""
+        out = []
+        for step in self.config.relaxation:
+            _, bpm_step = self._filters(cur, rows, step.bpm_tolerance_scale, step.drop_bpm)
+            if not step.drop_bpm:
+                bpm_step = bpm_step & self._tempo_direction(cur, rows, goal, step.bpm_tolerance_scale)[0]
+            out.append(RelaxedBpm(step.drop_key, bpm_step))
+        return out
 
     def _search(self, cur: CurrentTrack, n_excluded: int) -> tuple[np.ndarray, list[str]]:
         k = min(self.config.candidate_k + n_excluded, len(self.intro_index.ids))
@@ -280,71 +358,7 @@ class RecommendationEngine:
         best = np.argsort(-extra, kind="stable")[: max(self.config.candidate_k, self.config.min_strict_candidates)]
         return np.concatenate([rows, lib[pos[best]]]), np.concatenate([sims, extra[best].astype(np.float64)])
 
-    def _tiered_order(self, cur: CurrentTrack, rows: np.ndarray, scores: np.ndarray, top_k: int) -> list[tuple[int, dict[str, bool]]]:
-        """Indices of the chosen candidates, best first, with which strict filters each passes.
 
-        Strict passes come first; each relaxation step only fills the places still open, so a
-        relaxed result never outranks a strict one.
-        """
-        key_ok, bpm_ok = self._filters(cur, rows)
-        levels = [key_ok & bpm_ok]
-        for step in self.config.relaxation:
-            _, bpm_step = self._filters(cur, rows, step.bpm_tolerance_scale, step.drop_bpm)
-            levels.append((key_ok | step.drop_key) & bpm_step)
-        chosen: list[int] = []
-        taken = np.zeros(len(scores), dtype=bool)
-        for mask in levels:
-            if len(chosen) >= top_k:
-                break
-            pool = np.flatnonzero(mask & ~taken)
-            best = pool[np.argsort(-scores[pool], kind="stable")][: top_k - len(chosen)]
-            chosen.extend(int(i) for i in best)
-            taken[best] = True
-        return [(i, {"key": bool(key_ok[i]), "bpm": bool(bpm_ok[i])}) for i in chosen]
-
-
-def _results(
-    cand_ids: list[str],
-    candidates: Mapping[str, np.ndarray],
-    comps: Mapping[str, np.ndarray],
-    terms: Mapping[str, np.ndarray],
-    scores: np.ndarray,
-    order: list[tuple[int, dict[str, bool]]],
-    pool_means: Mapping[str, float],
-) -> list[dict[str, Any]]:
-    """Result dicts (JSON-friendly: str/float/None) for the chosen candidate positions.
-
-    ``components`` are the raw terms; ``contributions`` the weighted ones, which add up to the
-    score; ``lift`` each contribution minus its mean over every scored candidate, i.e. what set
-    this track apart from the others (a term that is large for everyone explains nothing)."""
-    out = []
-    for i, strict in order:
-        out.append(
-            {
-                "track_id": cand_ids[i],
-                "path": _text(candidates["path"][i]),
-                "artist": _text(candidates["artist"][i]),
-                "title": _text(candidates["title"][i]),
-                "score": float(scores[i]),
-                "bpm": _num(candidates["bpm"][i]),
-                "key": _text(candidates["key"][i]),
-                "camelot": _text(candidates["camelot"][i]),
-                "energy": _num(candidates["energy"][i]),
-                "loudness_lufs": _num(candidates["loudness_lufs"][i]) if "loudness_lufs" in candidates else None,
-                "duration_s": _num(candidates["duration_s"][i]),
-                "components": {name: float(v[i]) for name, v in comps.items()},
-                "contributions": {name: float(v[i]) for name, v in terms.items()},
-                "lift": {name: float(v[i]) - pool_means[name] for name, v in terms.items()},
-                "relaxed": [name for name, ok in strict.items() if not ok],
-            }
-        )
-    return out
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _num(value: Any) -> float | None:
-    v = scalar(value)
-    return v if np.isfinite(v) else None
+def _label(value: Any) -> str | None:
+    """An artist or genre tag compared case- and space-insensitively (``None`` when untagged)."""
+    return value.strip().casefold() if isinstance(value, str) and value.strip() else None

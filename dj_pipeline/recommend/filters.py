@@ -17,12 +17,16 @@ UNKNOWN_DISTANCE = -1
 HALF_DOUBLE_RATIOS = (1.0, 0.5, 2.0)
 
 
-def bpm_match(current_bpm: float, candidate_bpm: np.ndarray, half_double: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def bpm_match(
+    current_bpm: float, candidate_bpm: np.ndarray, half_double: bool = True, band_bpm: tuple[float, ...] = ()
+) -> tuple[np.ndarray, np.ndarray]:
     """Best BPM alignment of each candidate to the current track.
 
     Returns ``(diff_bpm, ratio)``: the absolute tempo difference after scaling the candidate by
-    the ratio (1, 0.5 or 2) that brings it closest to the current BPM, and that ratio. A 124 BPM
-    candidate after a 62 BPM track gives ``(0, 0.5)``. Unknown tempos (NaN or <= 0) give NaN.
+    the ratio (1, 0.5 or 2) that brings it closest to the current BPM, and that ratio. A 174 BPM
+    candidate after an 87 BPM track gives ``(0, 0.5)``. Unknown tempos (NaN or <= 0) give NaN.
+    ``band_bpm`` (low, high): a half/double-time alignment counts only where the faster of the
+    two tracks lies in the band (D&B against half-time hip-hop); empty: at any tempo.
     """
     cand = np.asarray(candidate_bpm, dtype=np.float64)
     if cand.size == 0:
@@ -30,6 +34,12 @@ def bpm_match(current_bpm: float, candidate_bpm: np.ndarray, half_double: bool =
     ratios = np.asarray(HALF_DOUBLE_RATIOS if half_double else HALF_DOUBLE_RATIOS[:1])
     valid = np.isfinite(cand) & (cand > 0) & bool(np.isfinite(current_bpm) and current_bpm > 0)
     diffs = np.abs(np.where(valid, cand, 0.0)[:, None] * ratios[None, :] - float(current_bpm))
+    if half_double and len(band_bpm) == 2:
+        lo, hi = float(band_bpm[0]), float(band_bpm[1])
+        with np.errstate(invalid="ignore"):
+            fast = np.maximum(cand, float(current_bpm))  # the faster track of each pair
+            in_band = (fast >= lo) & (fast <= hi)
+        diffs[:, 1:] = np.where(in_band[:, None], diffs[:, 1:], np.inf)
     best = np.argmin(diffs, axis=1)
     diff = np.where(valid, diffs[np.arange(cand.size), best], np.nan)
     ratio = np.where(valid, ratios[best], np.nan)
@@ -50,7 +60,7 @@ def bpm_compatible(current_bpm: float, candidate_bpm: np.ndarray, config: BpmCon
     cand = np.asarray(candidate_bpm, dtype=np.float64)
     if not (np.isfinite(current_bpm) and current_bpm > 0):
         return np.ones(len(cand), dtype=bool)
-    diff, _ = bpm_match(current_bpm, cand, config.half_double)
+    diff, _ = bpm_match(current_bpm, cand, config.half_double, config.half_double_band_bpm)
     return np.isfinite(diff) & (diff <= bpm_tolerance(current_bpm, config, scale))
 
 

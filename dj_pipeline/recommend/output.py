@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-TABLE_COMPONENTS: tuple[str, ...] = ("similarity", "style", "tempo", "energy_goal", "key", "low_end", "diversity", "learned")
+RELAXED_WORDS: dict[str, str] = {"key": "key clash", "bpm": "tempo off", "energy": "misses the goal", "artist": "same artist", "style": "other style"}
 
 
 def results_to_json(results: Sequence[dict[str, Any]], indent: int | None = 2) -> str:
@@ -16,33 +16,35 @@ def results_to_json(results: Sequence[dict[str, Any]], indent: int | None = 2) -
     return json.dumps(list(results), indent=indent, allow_nan=False)
 
 
-def format_table(results: Sequence[dict[str, Any]], max_title: int = 36) -> str:
-    """A fixed-width table: rank, score, BPM, key, energy and loudness, the main components,
-    relaxations, title."""
+def format_table(results: Sequence[dict[str, Any]], note: str | None = None) -> str:
+    """A fixed-width table: rank, 0-100 match, BPM, key and Camelot, energy level, reasons in
+    words, the track, and what a relaxed pick breaks. ``note`` is printed above it ("this is ...").
+    Results without a ``match`` (a text search) show their score as it is."""
+    head = [note] if note else []
     if not results:
-        return "(no recommendations)"
-    comps = [c for c in TABLE_COMPONENTS if any(c in r.get("components", {}) for r in results)]
-    head = ["#", "score", "bpm", "camelot", "energy", "lufs", *[c[:8] for c in comps], "relaxed", "track"]
+        return "\n".join([*head, "(no recommendations)"])
+    columns = ["#", "match", "bpm", "key", "camelot", "energy", "why", "track", "note"]
     rows = []
     for i, r in enumerate(results, 1):
-        name = display_name(r)
+        match = f"{r['match']:.0f}" if r.get("match") is not None else _fmt(r.get("score"), "{:.3f}")
+        level = r.get("energy_level")
         rows.append(
             [
                 str(i),
-                f"{r['score']:.3f}",
+                match,
                 _fmt(r.get("bpm"), "{:.1f}"),
+                r.get("key") or "-",
                 r.get("camelot") or "-",
-                _fmt(r.get("energy"), "{:.2f}"),
-                _fmt(r.get("loudness_lufs"), "{:.1f}"),
-                *[_fmt(r.get("components", {}).get(c), "{:+.2f}") for c in comps],
-                ",".join(r.get("relaxed") or []) or "-",
-                name if len(name) <= max_title else name[: max_title - 1] + "…",
+                f"{level}/10" if level is not None else _fmt(r.get("energy"), "{:.2f}"),
+                ", ".join(r.get("reasons") or []) or "-",
+                display_name(r),
+                ", ".join(RELAXED_WORDS.get(x, x) for x in r.get("relaxed") or []),
             ]
         )
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip()]
+    widths = [max(len(str(x)) for x in col) for col in zip(columns, *rows)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(columns, widths)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
-    return "\n".join(lines)
+    return "\n".join([*head, *lines])
 
 
 def display_name(item: dict[str, Any]) -> str:

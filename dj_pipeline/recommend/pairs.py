@@ -85,7 +85,7 @@ def pair_features(current: Rows, candidates: Rows, similarity: np.ndarray, confi
     """
     sim = np.asarray(similarity, dtype=np.float64)
     cur_bpm = scalar(current["bpm"])
-    diff, ratio = bpm_match(cur_bpm, column(candidates, "bpm"), config.bpm.half_double)
+    diff, ratio = bpm_match(cur_bpm, column(candidates, "bpm"), config.bpm.half_double, config.bpm.half_double_band_bpm)
     dist, steps = key_relation(current.get("camelot"), np.asarray(candidates["camelot"], dtype=object))
     low_end = np.linalg.norm(low_end_matrix(candidates, config) - low_end_matrix(current, config), axis=1)
     out = {

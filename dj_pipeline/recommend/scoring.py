@@ -5,7 +5,8 @@ Components (all "higher is better"; weights in ``recommend.yaml``):
 - ``similarity``  cosine(current outro, candidate intro), -1..1
 - ``tempo``       Gaussian closeness of the tempo change in percent, scaled by ``half_double_score``
                   for a half/double-time move: DJs prefer a small pitch change at the same time feel, 0..1
-- ``energy_goal`` Gaussian closeness of the z-energy change to the goal's target delta, 0..1
+- ``energy_goal`` Gaussian closeness of the goal-energy change to the goal's target delta, or
+                  for a goal with ``energy_shape: max`` (peak) a rising tanh of it, 0..1
 - ``low_end``     Gaussian closeness of the z-scored sub/bass/lowmid profiles, 0..1 (a clash is low)
 - ``mixability``  the candidate's intro_mix, 0..1
 - ``key``         graded by Camelot distance, blended to neutral as key clarity drops, 0..1
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from dj_pipeline.config.recommend import GoalSpec, KeyConfig, RecommendConfig, Weights
+from dj_pipeline.recommend.energy import energy_goal_score
 from dj_pipeline.recommend.pairs import Rows, column, hype_z
 
 COMPONENTS: tuple[str, ...] = (
@@ -133,7 +135,7 @@ def score_components(
     comps = {
         "similarity": pairs["embedding_similarity"].to_numpy(dtype=np.float64),
         "tempo": tempo_score(pairs["bpm_diff_pct"].to_numpy(), pairs["bpm_ratio"].to_numpy(), s.tempo_width_pct, s.half_double_score),
-        "energy_goal": closeness(pairs["energy_delta"].to_numpy() - goal.energy_delta, goal.energy_width_z or s.energy_width_z),
+        "energy_goal": energy_goal_score(goal, pairs["energy_delta"].to_numpy(), goal.energy_width_z or s.energy_width_z),
         "low_end": closeness(pairs["low_end_distance"].to_numpy(), s.low_end_width_z),
         "mixability": np.clip(pairs["intro_mix"].to_numpy(dtype=np.float64), 0.0, 1.0),
         "key": key_score(pairs["camelot_distance"].to_numpy(), pairs["boost_move"].to_numpy(), pairs["key_clarity_min"].to_numpy(), config.key),

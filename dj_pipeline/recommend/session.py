@@ -44,6 +44,7 @@ class SessionState:
     played: list[PlayedTrack] = field(default_factory=list)
     plan: list[dict] | None = None
     shown: dict[str, Any] | None = None  # {"from": id, "goal": g, "ids": [...], "at": iso}
+    log_feedback: bool = True  # False: an automatic session (the demo): its picks train nothing
 
     def played_ids(self) -> list[str]:
         return [p.track_id for p in self.played if p.track_id]
@@ -54,7 +55,7 @@ class SessionState:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SessionState":
         played = [PlayedTrack(**p) for p in data.get("played", [])]
-        return cls(data["name"], data.get("created_at", now_iso()), played, data.get("plan"), data.get("shown"))
+        return cls(data["name"], data.get("created_at", now_iso()), played, data.get("plan"), data.get("shown"), bool(data.get("log_feedback", True)))
 
 
 def check_session_name(name: str) -> str:
@@ -80,8 +81,11 @@ class SessionStore:
         if not p.exists():
             return SessionState(name)
         try:
-            return SessionState.from_dict(json.loads(p.read_text(encoding="utf-8")))
-        except (ValueError, KeyError, TypeError) as exc:
+            data = json.loads(p.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):  # e.g. "[]" written by hand or another tool
+                raise ValueError(f"expected a JSON object, found {type(data).__name__}")
+            return SessionState.from_dict(data)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise RecommendError(f"session file {p} is unreadable ({exc}); delete it to start over") from None
 
     def save(self, state: SessionState) -> Path:
@@ -99,8 +103,25 @@ class SessionStore:
         with self.feedback_path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(line) + "\n")
 
-    def read_feedback(self) -> list[dict[str, Any]]:
-        """Every feedback line; a torn last line (a crash mid-write) is skipped."""
+    def log_event(self, session: str, kind: str, from_id: str | None, track_id: str, played_s: float | None = None) -> None:
+        """Append a ``skipped`` (the DJ tried ``track_id`` after ``from_id`` and dropped it) or
+        ``played`` (how long it played, ``played_s``) line to the feedback log."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        line = {"session": session, "at": now_iso(), "event": kind, "from": from_id, "track": track_id, "played_s": played_s}
+        with self.feedback_path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line) + "\n")
+
+    def read_events(self) -> list[dict[str, Any]]:
+        """The ``skipped`` / ``played`` lines of the feedback log."""
+        return [rec for rec in self._lines() if rec.get("event") in ("skipped", "played") and rec.get("track")]
+
+    def signature(self) -> dict[str, int]:
+        """What the ranker was trained on, to tell when feedback has grown: the feedback log's
+        size and the number of tracks played in sessions that log feedback."""
+        size = self.feedback_path.stat().st_size if self.feedback_path.exists() else 0
+        return {"feedback_bytes": int(size), "played": sum(len(seq) for seq in self.played_sequences())}
+
+    def _lines(self) -> list[dict[str, Any]]:
         if not self.feedback_path.exists():
             return []
         out = []
@@ -109,13 +130,26 @@ class SessionStore:
                 rec = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(rec, dict) and rec.get("chosen"):
+            if isinstance(rec, dict):
                 out.append(rec)
         return out
 
+    def read_feedback(self) -> list[dict[str, Any]]:
+        """Every choice line; a torn last line (a crash mid-write) is skipped."""
+        return [rec for rec in self._lines() if rec.get("chosen")]
+
     def played_sequences(self) -> list[list[str]]:
-        """Played library track ids of every saved session, in order."""
-        return [self.load(n).played_ids() for n in self.names()]
+        """Played library track ids of every saved session that logs feedback, in order (an
+        automatic session such as the demo's is left out: its picks are not a DJ's)."""
+        sequences = []
+        for n in self.names():
+            try:
+                state = self.load(n)
+            except RecommendError:  # one broken session file must not stop training on the others
+                continue
+            if state.log_feedback:
+                sequences.append(state.played_ids())
+        return sequences
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -126,9 +160,13 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def training_pairs(sequences: list[list[str]], feedback: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
+def training_pairs(
+    sequences: list[list[str]], feedback: list[dict[str, Any]], events: list[dict[str, Any]] = (), min_played_s: float = 0.0
+) -> list[tuple[str, str, int]]:
     """(from, to, label) pairs: consecutive played tracks are positives; candidates that were
-    shown but not picked are negatives (unless the same pair was ever taken)."""
+    shown but not picked are negatives (unless the same pair was ever taken); a track the DJ
+    skipped, or played for less than ``min_played_s``, is a negative after the track before it
+    (the latest word on a pair wins over its positive)."""
     positives: dict[tuple[str, str], None] = {}
     for seq in sequences:
         for a, b in zip(seq, seq[1:]):
@@ -137,7 +175,19 @@ def training_pairs(sequences: list[list[str]], feedback: list[dict[str, Any]]) -
     for rec in feedback:
         if rec.get("from"):
             positives[(rec["from"], rec["chosen"])] = None
-    negatives: dict[tuple[str, str], None] = {}
+    dropped: dict[tuple[str, str], None] = {}
+    for rec in events:
+        pair = (rec.get("from"), rec["track"])
+        if not pair[0]:
+            continue
+        short = rec["event"] == "played" and rec.get("played_s") is not None and float(rec["played_s"]) < min_played_s
+        if rec["event"] == "skipped" or short:
+            dropped[pair] = None
+            positives.pop(pair, None)
+        elif rec["event"] == "played":
+            positives[pair] = None
+            dropped.pop(pair, None)
+    negatives: dict[tuple[str, str], None] = dict(dropped)
     for rec in feedback:
         if not rec.get("from"):
             continue

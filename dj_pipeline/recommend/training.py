@@ -7,8 +7,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -66,16 +68,44 @@ def train_transition_ranker(
     paths = data_dir if isinstance(data_dir, DataPaths) else DataPaths(data_dir)
     config = config or load_recommend_config()
     store = SessionStore(paths.sessions_dir, config.session.feedback_file)
-    pairs = training_pairs(store.played_sequences(), store.read_feedback())
+    signature = store.signature()
+    pairs = training_pairs(store.played_sequences(), store.read_feedback(), store.read_events(), config.ranker.min_played_s)
     if not pairs:
-        return FitStatus(False, "not trained: no session history or feedback yet", 0, 0)
-    engine = engine or load_engine(paths, config, use_ranker=False)
-    x, y = transition_frame(engine, pairs)
-    ranker = TransitionRanker(config.ranker)
-    status = ranker.fit(x, y)
-    if status.trained:
-        ranker.save(ranker_path(paths, config))
+        status = FitStatus(False, "not trained: no session history or feedback yet", 0, 0)
+    else:
+        engine = engine or load_engine(paths, config, use_ranker=False)
+        x, y = transition_frame(engine, pairs)
+        ranker = TransitionRanker(config.ranker)
+        status = ranker.fit(x, y)
+        if status.trained:
+            ranker.save(ranker_path(paths, config))
+    _write_state(paths, config, signature, status)
     return status
+
+
+def _state_path(paths: DataPaths, config: RecommendConfig) -> Path:
+    return Path(paths.models_dir) / config.ranker.state_file
+
+
+def _write_state(paths: DataPaths, config: RecommendConfig, signature: dict[str, int], status: FitStatus) -> None:
+    path = _state_path(paths, config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"signature": signature, "trained": status.trained, "reason": status.reason}), encoding="utf-8")
+
+
+def feedback_grew(data_dir: str | os.PathLike | DataPaths | None = None, config: RecommendConfig | None = None) -> bool:
+    """True when the feedback (log lines, tracks played in sessions) differs from what the ranker
+    last saw, so an ingest with no file change still retrains it (``dj ingest`` calls this)."""
+    paths = data_dir if isinstance(data_dir, DataPaths) else DataPaths(data_dir)
+    config = config or load_recommend_config()
+    current = SessionStore(paths.sessions_dir, config.session.feedback_file).signature()
+    try:
+        seen = json.loads(_state_path(paths, config).read_text(encoding="utf-8")).get("signature")
+    except (OSError, ValueError):
+        seen = None
+    if seen is None:
+        return current["feedback_bytes"] > 0 or current["played"] > 0
+    return seen != current
 
 
 def fit_similarity_model(data_dir: str | os.PathLike | DataPaths | None = None, config: RecommendConfig | None = None) -> dict[str, Any]:
