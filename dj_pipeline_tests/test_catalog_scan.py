@@ -12,6 +12,7 @@ import soundfile as sf
 
 from dj_pipeline.catalog import content_id, scan_library
 from dj_pipeline.config.ingest import load_ingest_config
+from dj_pipeline.errors import LibraryUnavailableError
 
 CONFIG = load_ingest_config()
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -70,7 +71,7 @@ def test_rescan_diff_unchanged_touched_moved_changed_deleted_new(tmp_path: Path)
         tone(lib / "new" / f"n{i}.wav", 500 + i)
     third = scan(lib, second.catalog, second.errors, minutes=2)
     s = third.summary()
-    assert (s["new"], s["changed"], s["deleted"], s["unchanged"]) == (3, 1, 1, 3)
+    assert (s["new"], s["changed"], s["deleted"], s["missing"], s["unchanged"]) == (3, 1, 0, 1, 3)  # missing, not deleted
     assert len(third.new_batches) == 1
     fresh = third.catalog[third.catalog["batch"] == third.new_batches[0]]
     assert sorted(Path(p).name for p in fresh["path"]) == ["n0.wav", "n1.wav", "n2.wav", "t2.wav"]
@@ -131,5 +132,5 @@ def test_duplicate_content_is_catalogued_once(tmp_path: Path) -> None:
 
 
 def test_missing_library_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="library folder not found"):
+    with pytest.raises(LibraryUnavailableError, match="library folder not found"):
         scan(tmp_path / "nope")

@@ -1,4 +1,10 @@
-"""Stable content ids for audio files, without reading whole files."""
+"""Stable content ids for audio files (cheap: head and tail only) and whole-file digests.
+
+The cheap id is the ``track_id``: computed once per new file and carried over while a file's size
+and mtime stay the same. The whole-file digest is what proves a touched file unchanged (or an edited
+one changed: a gain change in the middle of a WAV keeps its size, head and tail); it is computed only
+when size or mtime changed, streaming in fixed-size blocks.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import os
 from pathlib import Path
 
 DEFAULT_CHUNK_BYTES = 65536
+DIGEST_BLOCK_BYTES = 1 << 20  # read size of the whole-file digest: large enough that syscalls do not matter
 
 
 def content_id(path: str | os.PathLike, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> str:
@@ -27,4 +34,18 @@ def content_id(path: str | os.PathLike, chunk_bytes: int = DEFAULT_CHUNK_BYTES) 
             h.update(fh.read(chunk_bytes))
         elif size > chunk_bytes:
             h.update(fh.read())
+    return h.hexdigest()
+
+
+def file_digest(path: str | os.PathLike, block_bytes: int = DIGEST_BLOCK_BYTES) -> str:
+    """A 32-hex-digit BLAKE2b digest of every byte of the file, read in ``block_bytes`` blocks.
+
+    Memory stays at one block whatever the file size; hashlib releases the GIL while hashing.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    buf = bytearray(block_bytes)
+    view = memoryview(buf)
+    with Path(path).open("rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            h.update(view[:n])
     return h.hexdigest()

@@ -1,9 +1,11 @@
 """Scan a library folder into the track catalog and diff it against the previous scan.
 
 The scan reads no audio for files it already knows: a file whose path, size and mtime match the
-previous catalog is carried over as is; a touched file (new mtime) costs one content-id read
-(two 64 KiB chunks) and keeps its id when the bytes are the same. Only new content is probed
-(header) and tagged. New and changed tracks are grouped into ingest batches.
+previous catalog is carried over as is. A file whose size or mtime changed is hashed whole
+(streaming): the same digest means touched or moved (no reprocessing), another digest means edited,
+even when the size and the head/tail ``track_id`` are unchanged. Only new or edited content is probed
+(header) and tagged. New, edited, forced and retried tracks are grouped into new ingest batches.
+Tracks not found are kept and marked ``missing`` (see :mod:`dj_pipeline.catalog.lifecycle`).
 """
 
 from __future__ import annotations
@@ -17,16 +19,20 @@ from pathlib import Path
 import pandas as pd
 
 from dj_pipeline.audio import AUDIO_EXTENSIONS, AudioDecodeError, probe
-from dj_pipeline.catalog.hashing import content_id
+from dj_pipeline.catalog.admission import too_short
+from dj_pipeline.catalog.hashing import content_id, file_digest
+from dj_pipeline.catalog.lifecycle import ScanOptions, check_library_available, missing_rows, should_retry, under_any, value
 from dj_pipeline.catalog.tags import read_tags
 from dj_pipeline.config.ingest import IngestConfig
+from dj_pipeline.errors import LibraryUnavailableError, os_error_words
 from dj_pipeline.storage.tables import ERROR_COLUMNS, error_row
 
 CATALOG_COLUMNS = [
     "track_id", "path", "rel_path", "filename", "format", "size_bytes", "mtime", "duration_s",
     "sample_rate", "channels", "artist", "title", "album", "genre", "tag_bpm", "tag_key",
-    "batch", "first_seen", "scanned_at",
+    "content_hash", "missing", "missing_since", "batch", "first_seen", "scanned_at",
 ]  # fmt: skip
+DIGEST_ID_CHARS = 20  # a track id taken from the whole-file digest when two contents share a head/tail id
 
 
 @dataclass
@@ -38,14 +44,18 @@ class ScanResult:
     new_ids: list[str] = field(default_factory=list)
     changed_ids: list[str] = field(default_factory=list)
     deleted_ids: list[str] = field(default_factory=list)
+    missing_ids: list[str] = field(default_factory=list)
+    returned_ids: list[str] = field(default_factory=list)
+    retried_ids: list[str] = field(default_factory=list)
     unchanged: int = 0
     rehashed: int = 0
     duplicates: list[tuple[str, str]] = field(default_factory=list)
+    unreadable_dirs: list[str] = field(default_factory=list)
     new_batches: list[str] = field(default_factory=list)
 
     @property
     def changed_anything(self) -> bool:
-        return bool(self.new_ids or self.changed_ids or self.deleted_ids)
+        return bool(self.new_ids or self.changed_ids or self.deleted_ids or self.missing_ids or self.returned_ids)
 
     def summary(self) -> dict[str, int]:
         return {
@@ -53,30 +63,50 @@ class ScanResult:
             "new": len(self.new_ids),
             "changed": len(self.changed_ids),
             "deleted": len(self.deleted_ids),
+            "missing": len(self.missing_ids),
+            "returned": len(self.returned_ids),
+            "retried": len(self.retried_ids),
             "unchanged": self.unchanged,
             "rehashed": self.rehashed,
             "duplicates": len(self.duplicates),
             "errors": len(self.errors),
+            "unreadable_dirs": len(self.unreadable_dirs),
             "new_batches": len(self.new_batches),
         }
 
 
-def find_audio_paths(root: str | os.PathLike) -> tuple[list[Path], list[Path]]:
-    """Audio files under ``root`` (by extension, sorted) and directories named like audio files."""
-    root = Path(root)
+@dataclass
+class _Listing:
+    files: list[Path]
+    odd_dirs: list[Path]
+    unreadable_dirs: list[tuple[Path, str]]
+
+
+def _list_library(root: Path) -> _Listing:
     if not root.is_dir():
         raise FileNotFoundError(f"library folder not found: {root}")
-    files: list[Path] = []
-    odd_dirs: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    listing = _Listing([], [], [])
+
+    def unreadable(exc: OSError) -> None:
+        listing.unreadable_dirs.append((Path(exc.filename), os_error_words(exc)))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for d in dirnames:
             if Path(d).suffix.lower() in AUDIO_EXTENSIONS:
-                odd_dirs.append(Path(dirpath) / d)
+                listing.odd_dirs.append(Path(dirpath) / d)
         for name in filenames:
             if not name.startswith(".") and Path(name).suffix.lower() in AUDIO_EXTENSIONS:
-                files.append(Path(dirpath) / name)
-    return sorted(files), sorted(odd_dirs)
+                listing.files.append(Path(dirpath) / name)
+    listing.files.sort()
+    listing.odd_dirs.sort()
+    return listing
+
+
+def find_audio_paths(root: str | os.PathLike) -> tuple[list[Path], list[Path]]:
+    """Audio files under ``root`` (by extension, sorted) and directories named like audio files."""
+    listing = _list_library(Path(root))
+    return listing.files, listing.odd_dirs
 
 
 def scan_library(
@@ -86,61 +116,158 @@ def scan_library(
     config: IngestConfig,
     now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
+    options: ScanOptions | None = None,
 ) -> ScanResult:
-    """Scan ``root`` against the previous catalog/errors and assign new batches. Reads no audio data."""
-    now = now or datetime.now(timezone.utc)
-    root = Path(root).resolve()
-    files, odd_dirs = find_audio_paths(root)
-    prev_by_path = {r.path: r for r in previous.itertuples(index=False)} if not previous.empty else {}
-    prev_by_id = {r.track_id: r for r in previous.itertuples(index=False)} if not previous.empty else {}
-    prev_err = {r.path: r for r in previous_errors.itertuples(index=False)} if not previous_errors.empty else {}
+    """Scan ``root`` against the previous catalog and errors and assign new batches. Reads no audio data.
 
-    rows: dict[str, dict] = {}
-    errors: list[dict] = [_error_row(d, "is a directory named like an audio file, not a file", now, prev_err) for d in odd_dirs]
-    result = ScanResult(catalog=pd.DataFrame(), errors=pd.DataFrame())
-    for i, path in enumerate(files):
+    ``previous_errors``: the current ``ingest_errors`` rows (scan and batch stages). Raises
+    :class:`LibraryUnavailableError` (and changes nothing) when the library or a folder of it is gone.
+    """
+    now = now or datetime.now(timezone.utc)
+    options = options or ScanOptions()
+    root = Path(root).resolve()
+    try:
+        listing = _list_library(root)
+    except FileNotFoundError:
+        raise LibraryUnavailableError(f"library folder not found: {root} (drive not mounted?): nothing changed") from None
+    scan = _Scan(root, previous, previous_errors, config, now, options, {str(f) for f in listing.files})
+    for i, path in enumerate(listing.files):
         if progress:
-            progress(i, len(files))
+            progress(i, len(listing.files))
+        scan.add_file(path)
+    for d in listing.odd_dirs:
+        scan.errors.append(scan.error(d, "is a directory named like an audio file, not a file"))
+    for d, reason in listing.unreadable_dirs:
+        scan.errors.append(scan.error(d, f"cannot list folder ({reason})", transient=True))
+    return scan.finish(listing)
+
+
+class _Scan:
+    """The state of one scan: previous rows by path and id, the rows and errors found so far."""
+
+    def __init__(self, root: Path, previous: pd.DataFrame, previous_errors: pd.DataFrame, config: IngestConfig,
+                 now: datetime, options: ScanOptions, current_paths: set[str]) -> None:  # fmt: skip
+        self.root, self.config, self.now, self.options, self.current_paths = root, config, now, options, current_paths
+        prev = list(previous.itertuples(index=False)) if not previous.empty else []
+        self.prev_by_path = {r.path: r for r in prev}
+        self.prev_by_id = {r.track_id: r for r in prev}
+        errs = list(previous_errors.itertuples(index=False)) if not previous_errors.empty else []
+        self.prev_scan_err = {r.path: r for r in errs if r.stage == "scan"}
+        self.batch_err = [r for r in errs if r.stage not in ("scan", "roles")]
+        self.rows: dict[str, dict] = {}
+        self.errors: list[dict] = []
+        self.rebatch: set[str] = set()  # kept ids analysed again: edited, forced or retried
+        self.result = ScanResult(catalog=pd.DataFrame(), errors=pd.DataFrame())
+
+    def error(self, path: Path, message: str, st: os.stat_result | None = None, transient: bool = False) -> dict:
+        old = self.prev_scan_err.get(str(path))
+        same = old is not None and old.error == message
+        retries = int(value(old, "retries", 0)) + 1 if old is not None and transient else 0
+        return error_row(str(path), "scan", message, old.first_seen if same else self.now, self.now,
+                         size_bytes=st.st_size if st else None, mtime=st.st_mtime if st else None,
+                         transient=transient, retries=retries)  # fmt: skip
+
+    def add_file(self, path: Path) -> None:
         key = str(path)
         try:
             st = path.stat()
         except OSError as exc:
-            errors.append(_error_row(path, f"cannot stat file ({exc.strerror})", now, prev_err))
-            continue
-        old_err = prev_err.get(key)
-        if old_err is not None and old_err.size_bytes == st.st_size and old_err.mtime == st.st_mtime:
-            errors.append(_error_row(path, old_err.error, now, prev_err, st))  # unchanged bad file: not retried
-            continue
-        old = prev_by_path.get(key)
-        if old is not None and old.size_bytes == st.st_size and old.mtime == st.st_mtime:
+            self.errors.append(self.error(path, f"cannot stat file ({os_error_words(exc)})", transient=True))
+            return
+        old_err = self.prev_scan_err.get(key)
+        unchanged_err = old_err is not None and old_err.size_bytes == st.st_size and old_err.mtime == st.st_mtime
+        if unchanged_err and not should_retry(old_err, self.options, self.config):
+            self.errors.append(self.error(path, old_err.error, st, transient=bool(value(old_err, "transient", False))) | {
+                "retries": int(value(old_err, "retries", 0))})  # fmt: skip
+            return
+        forced = self.options.forced(key)
+        old = self.prev_by_path.get(key)
+        if old is not None and old.size_bytes == st.st_size and old.mtime == st.st_mtime and not forced:
             row = old._asdict()
         else:
-            try:
-                tid = content_id(path, config.hash_chunk_bytes)
-            except OSError as exc:
-                errors.append(_error_row(path, f"cannot read file ({exc.strerror})", now, prev_err, st))
+            row = self._hashed_row(path, st, forced)
+            if row is None:
+                return
+        row.update(path=key, rel_path=str(path.relative_to(self.root)), filename=path.name, scanned_at=self.now,
+                   missing=False, missing_since=None)  # fmt: skip
+        if row["track_id"] in self.rows:
+            self.result.duplicates.append((key, self.rows[row["track_id"]]["path"]))
+            return
+        self.rows[row["track_id"]] = row
+
+    def _hashed_row(self, path: Path, st: os.stat_result, forced: bool) -> dict | None:
+        """The row of a file whose size or mtime changed (or that is forced): hashed whole, probed if edited."""
+        try:
+            tid, digest = content_id(path, self.config.hash_chunk_bytes), file_digest(path)
+        except OSError as exc:
+            self.errors.append(self.error(path, f"cannot read file ({os_error_words(exc)})", st, transient=True))
+            return None
+        self.result.rehashed += 1
+        known = self.prev_by_id.get(tid)
+        known_digest = value(known, "content_hash") if known is not None else None
+        if known is not None and not forced and known_digest in (None, digest):  # touched, moved or renamed
+            return known._asdict() | {"path": str(path), "mtime": st.st_mtime, "size_bytes": st.st_size, "content_hash": digest}
+        if known is not None and known.path != str(path) and known.path in self.current_paths and known_digest != digest:
+            tid = digest[:DIGEST_ID_CHARS]  # another file with the same head and tail: not the same track
+            known = self.prev_by_id.get(tid)
+        try:
+            row = _new_row(path, tid, st, self.root, self.config) | {"content_hash": digest}
+        except AudioDecodeError as exc:
+            self.errors.append(self.error(path, str(exc), st, transient=not path.is_file()))
+            return None
+        if known is not None:  # edited in place (or forced): same track, analysed again in a new batch
+            row["first_seen"] = value(known, "first_seen", self.now)
+            self.rebatch.add(tid)
+        else:
+            row["first_seen"] = self.now
+        return row
+
+    def _retry_failed_tracks(self) -> None:
+        """Kept tracks whose batch error is worth another try join a new batch (their old rows are ignored)."""
+        for err in self.batch_err:
+            tid = value(err, "track_id")
+            if tid in self.rows and self.rows[tid].get("batch") == value(err, "batch") and should_retry(err, self.options, self.config):
+                self.rebatch.add(tid)
+                self.result.retried_ids.append(tid)
+        self.result.retried_ids = sorted(set(self.result.retried_ids))
+
+    def _keep_lost_tracks(self, listing: _Listing) -> None:
+        unreadable = [d for d, _ in listing.unreadable_dirs]
+        self.result.unreadable_dirs = [str(d) for d in unreadable]
+        lost = [r for tid, r in self.prev_by_id.items() if tid not in self.rows and r.path not in self.current_paths]
+        for r in [r for r in lost if under_any(r.path, unreadable)]:  # an unreadable folder is not a deleted one
+            self.rows[r.track_id] = r._asdict()
+        lost_df = pd.DataFrame([r._asdict() for r in lost if not under_any(r.path, unreadable)], columns=CATALOG_COLUMNS)
+        newly_lost = lost_df[~lost_df["missing"].fillna(False).astype(bool)] if not lost_df.empty else lost_df
+        check_library_available(self.root, len(listing.files), newly_lost, self.options)
+        kept, self.result.deleted_ids = missing_rows(lost_df, self.options, self.config, self.now)
+        for row in kept:
+            self.rows[row["track_id"]] = row
+        self.result.missing_ids = sorted(set(newly_lost["track_id"]) - set(self.result.deleted_ids))
+
+    def finish(self, listing: _Listing) -> ScanResult:
+        self._retry_failed_tracks()
+        self._keep_lost_tracks(listing)
+        result = self.result
+        for tid, row in self.rows.items():
+            old = self.prev_by_id.get(tid)
+            if row.get("missing"):
                 continue
-            result.rehashed += 1
-            known = prev_by_id.get(tid)
-            if known is not None:  # same bytes: touched, moved or renamed -> no reprocessing
-                row = known._asdict() | {"path": key, "mtime": st.st_mtime, "size_bytes": st.st_size}
+            if old is not None and value(old, "missing", False):
+                result.returned_ids.append(tid)
+            if old is None and row["path"] not in self.prev_by_path:
+                result.new_ids.append(tid)
+            elif old is None or tid in self.rebatch:
+                result.changed_ids.append(tid)
             else:
-                try:
-                    row = _new_row(path, tid, st, root, config)
-                except AudioDecodeError as exc:
-                    errors.append(_error_row(path, str(exc), now, prev_err, st))
-                    continue
-                row["first_seen"] = now
-        row.update(path=key, rel_path=str(path.relative_to(root)), filename=path.name, scanned_at=now)
-        if row["track_id"] in rows:
-            result.duplicates.append((key, rows[row["track_id"]]["path"]))
-            continue
-        rows[row["track_id"]] = row
-    _classify(result, rows, prev_by_id, prev_by_path)
-    result.new_batches = assign_batches(rows, result.new_ids + result.changed_ids, config.max_batch_size, now)
-    result.catalog = pd.DataFrame(list(rows.values()), columns=CATALOG_COLUMNS)
-    result.errors = pd.DataFrame(errors, columns=ERROR_COLUMNS)
-    return result
+                result.unchanged += 1
+        # an id that vanished while its path now holds other bytes was *changed*, not deleted (above)
+        result.new_batches = assign_batches(self.rows, result.new_ids + result.changed_ids, self.config.max_batch_size, self.now)
+        result.catalog = pd.DataFrame(list(self.rows.values()), columns=CATALOG_COLUMNS)
+        result.catalog["missing"] = result.catalog["missing"].fillna(False).astype(bool)
+        result.catalog["missing_since"] = pd.to_datetime(result.catalog["missing_since"], utc=True)
+        result.errors = pd.DataFrame(self.errors, columns=ERROR_COLUMNS)
+        return result
 
 
 def assign_batches(rows: dict[str, dict], ids: list[str], max_batch_size: int, now: datetime) -> list[str]:
@@ -160,23 +287,11 @@ def assign_batches(rows: dict[str, dict], ids: list[str], max_batch_size: int, n
     return keys
 
 
-def _classify(result: ScanResult, rows: dict[str, dict], prev_by_id: dict, prev_by_path: dict) -> None:
-    for tid, row in rows.items():
-        if tid in prev_by_id:
-            result.unchanged += 1
-        elif row["path"] in prev_by_path:
-            result.changed_ids.append(tid)
-        else:
-            result.new_ids.append(tid)
-    current_paths = {row["path"] for row in rows.values()}
-    # an id that vanished while its path now holds other bytes was *changed*, not deleted
-    result.deleted_ids = sorted(t for t in set(prev_by_id) - set(rows) if prev_by_id[t].path not in current_paths)
-
-
 def _new_row(path: Path, tid: str, st: os.stat_result, root: Path, config: IngestConfig) -> dict:
     info = probe(path)
-    if info.duration_s < config.min_duration_s:
-        raise AudioDecodeError(f"too short: {info.duration_s:.2f}s (minimum {config.min_duration_s:g}s)")
+    reason = too_short(info.duration_s, config)
+    if reason is not None:
+        raise AudioDecodeError(reason)
     return {
         "track_id": tid,
         "format": info.format,
@@ -187,9 +302,3 @@ def _new_row(path: Path, tid: str, st: os.stat_result, root: Path, config: Inges
         "channels": info.channels,
         **read_tags(path),
     }
-
-
-def _error_row(path: Path, error: str, now: datetime, prev_err: dict, st: os.stat_result | None = None) -> dict:
-    old = prev_err.get(str(path))
-    first = old.first_seen if old is not None and old.error == error else now
-    return error_row(str(path), "scan", error, first, now, size_bytes=st.st_size if st else None, mtime=st.st_mtime if st else None)
