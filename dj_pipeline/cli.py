@@ -7,18 +7,37 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 from pathlib import Path
 
+from dj_pipeline.cli_errors import check_data_dir, check_output_file, non_negative_int, one_line_error, positive_int
 from dj_pipeline.errors import UserError
 
 EXIT_USER_ERROR = 2
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a command whose reader went away (128 + SIGPIPE)
 
 
 def _data_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, help="data directory (default: $DJ_DATA_DIR or ./data)")
 
 
+def check_ingest_args(args: argparse.Namespace) -> None:
+    """What can be checked before the (slow) pipeline import: folders and the sampling profile."""
+    if not Path(args.library).expanduser().is_dir():
+        raise UserError(f"library folder not found: {args.library}")
+    if args.samples is not None and not Path(args.samples).expanduser().is_dir():
+        raise UserError(f"samples folder not found: {args.samples}")
+    if args.profile:
+        from dj_pipeline.config.windows import load_windows_config
+
+        try:
+            load_windows_config().profile(args.profile)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
+    check_ingest_args(args)
     from dj_pipeline.pipeline import run_ingest
 
     report = run_ingest(
@@ -33,30 +52,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     from dj_pipeline.storage import DataPaths
     from dj_pipeline.storage.duckdb_catalog import connect_readonly
+    from dj_pipeline.storage.sql import format_table, run_query, to_json
 
+    paths = DataPaths(args.data)
     try:
-        con = connect_readonly(DataPaths(args.data))
+        con = connect_readonly(paths)
     except FileNotFoundError as exc:
         raise UserError(str(exc)) from None
-    import duckdb
-
     try:
-        rel = con.sql(args.query)
-        if rel is None:
-            return 0
-        df = rel.df()
-    except duckdb.Error as exc:
-        raise UserError(f"SQL error: {str(exc).splitlines()[0]}") from None
+        result = run_query(con, args.query, None if args.json else args.max_rows, str(paths.root))
     finally:
-        pass
-    if args.json:
-        print(df.to_json(orient="records", default_handler=str))
-    else:
-        import pandas as pd
-
-        with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", 50, "display.width", 200):
-            print(df.to_string(index=False, max_rows=args.max_rows))
-    con.close()
+        con.close()
+    print(to_json(result) if args.json else format_table(result))
     return 0
 
 
@@ -69,11 +76,10 @@ def cmd_demo_library(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    if not Path(args.file).is_file():  # before the analysis import (seconds): a typo is answered at once
+        raise UserError(f"file not found: {args.file}")
     from dj_pipeline.analysis import analyze_file
     from dj_pipeline.audio import AudioDecodeError
-
-    if not Path(args.file).is_file():
-        raise UserError(f"file not found: {args.file}")
     try:
         features = analyze_file(args.file)
     except AudioDecodeError as exc:
@@ -88,12 +94,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_roles(args: argparse.Namespace) -> int:
-    from dj_pipeline.roles import assign_folder
-
-    from dj_pipeline.embeddings import get_embedder, resolve_backend
-
     if not Path(args.samples).is_dir():
         raise UserError(f"samples folder not found: {args.samples}")
+    from dj_pipeline.embeddings import get_embedder, resolve_backend
+    from dj_pipeline.roles import assign_folder
+
     # CLAP zero-shot scores join the rules when CLAP weights are on disk (same rule as the asset)
     clap = get_embedder("clap", model=args.model) if resolve_backend(args.backend, args.model) == "clap" else None
     roles, pools, errors = assign_folder(args.samples, clap=clap)
@@ -131,6 +136,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from dj_pipeline.export import write_rekordbox_xml
 
+    check_output_file(args.out)
     out = write_rekordbox_xml(args.data, args.out, args.playlist or [])
     print(f"wrote {out}")
     return 0
@@ -144,11 +150,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dj", description="dj_pipeline: analyse a DJ library and recommend what to play next.")
-    sub = parser.add_subparsers(dest="command", required=True)
+class OneLineParser(argparse.ArgumentParser):
+    """Argument errors as one line (``dj sql: error: ...``) instead of the usage block and the error."""
 
-    p = sub.add_parser("ingest", help="scan, analyse, embed and index a library (incremental)")
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see `{self.prog} -h`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="dj", description="dj_pipeline: analyse a DJ library and recommend what to play next.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = OneLineParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", help="log details to stderr; show the traceback of any error")
+
+    p = sub.add_parser("ingest", parents=[common], help="scan, analyse, embed and index a library (incremental)")
     p.add_argument("--library", required=True, help="folder of audio tracks")
     p.add_argument("--samples", default=None, help="folder of drum one-shots for role pools")
     p.add_argument("--profile", default=None, help="window sampling profile (club_hifi_150s, balanced_120s, adaptive)")
@@ -160,15 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
     _data_arg(p)
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("analyze", help="analyse one audio file and print its features")
+    p = sub.add_parser("analyze", parents=[common], help="analyse one audio file and print its features")
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("recommend", help="next-track recommendations")
+    p = sub.add_parser("recommend", parents=[common], help="next-track recommendations")
     p.add_argument("--current", required=True, help="path or track_id of the track playing now")
     p.add_argument("--goal", default=None, choices=["maintain", "up", "down", "peak"], help="default: maintain, or the plan's goal")
-    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument("--top-k", type=positive_int, default=10)
     p.add_argument("--history", nargs="*", default=None, help="track ids (or paths) already played")
     p.add_argument("--session", default=None, help="keep a named set's history in the data dir (survives restarts)")
     p.add_argument("--plan", default=None, help='set plan for the session, e.g. "warm-up 30 min -> peak -> release"')
@@ -177,42 +192,42 @@ def build_parser() -> argparse.ArgumentParser:
     _data_arg(p)
     p.set_defaults(func=cmd_recommend)
 
-    p = sub.add_parser("search", help="find tracks by a text description (needs the clap backend)")
+    p = sub.add_parser("search", parents=[common], help="find tracks by a text description (needs the clap backend)")
     p.add_argument("text")
-    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument("--top-k", type=positive_int, default=10)
     p.add_argument("--json", action="store_true")
     _data_arg(p)
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("sql", help="run read-only SQL against dj.duckdb")
+    p = sub.add_parser("sql", parents=[common], help="run read-only SQL against dj.duckdb")
     p.add_argument("query")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--max-rows", type=int, default=100)
+    p.add_argument("--max-rows", type=non_negative_int, default=100, help="rows printed (0: all); --json prints all")
     _data_arg(p)
     p.set_defaults(func=cmd_sql)
 
-    p = sub.add_parser("roles", help="assign drum roles to the one-shots in a folder")
+    p = sub.add_parser("roles", parents=[common], help="assign drum roles to the one-shots in a folder")
     p.add_argument("--samples", required=True)
     p.add_argument("--backend", default="auto", choices=["auto", "dsp", "clap"], help="dsp: rules only; auto: + CLAP when weights exist")
     p.add_argument("--model", default=None, help="CLAP model id (HF cache) or local directory")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_roles)
 
-    p = sub.add_parser("export", help="export the analysed library to DJ software")
+    p = sub.add_parser("export", parents=[common], help="export the analysed library to DJ software")
     p.add_argument("target", choices=["rekordbox"])
     p.add_argument("--out", required=True, help="output file (Rekordbox XML)")
     p.add_argument("--playlist", nargs="*", default=None, help="session names to export as playlists")
     _data_arg(p)
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("demo-library", help="write the generated demo library")
+    p = sub.add_parser("demo-library", parents=[common], help="write the generated demo library")
     p.add_argument("out")
     p.add_argument("--tracks", type=int, default=24)
     p.add_argument("--samples", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_demo_library)
 
-    p = sub.add_parser("demo", help="generate the demo library, ingest it and print a recommended set")
+    p = sub.add_parser("demo", parents=[common], help="generate the demo library, ingest it and print a recommended set")
     p.add_argument("--tracks", type=int, default=24)
     p.add_argument("--samples", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
@@ -226,13 +241,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
+        if hasattr(args, "data"):
+            check_data_dir(args.data)
         return func(args)
-    except UserError as exc:
-        print(f"dj {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print(f"dj {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `dj sql ... | head -1`: the reader has all it wanted
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:  # noqa: BLE001 - user and environment errors become one line; bugs keep their traceback
+        message = one_line_error(exc, getattr(args, "data", None))
+        if message is None or getattr(args, "verbose", False):
+            raise
+        print(f"dj {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _json_default(v: object) -> object:

@@ -15,13 +15,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
 import pandas as pd
-from sklearn.neighbors import NearestNeighbors
-from sklearn.preprocessing import StandardScaler
+
+if TYPE_CHECKING:  # scikit-learn is imported where a bundle is fitted or loaded: `dj recommend` never needs it
+    from sklearn.neighbors import NearestNeighbors
+    from sklearn.preprocessing import StandardScaler
 
 from dj_pipeline.config.recommend import RankerConfig, SimilarityConfig
 from dj_pipeline.recommend.pairs import PAIR_FEATURES
@@ -54,6 +55,9 @@ class SimilarityBundle:
             raise ValueError(f"none of the feature columns {self.columns} has values")
         self.columns = present
         self.medians = {c: float(pd.to_numeric(features[c], errors="coerce").median()) for c in present}
+        from sklearn.neighbors import NearestNeighbors
+        from sklearn.preprocessing import StandardScaler
+
         self.scaler = StandardScaler().fit(self._matrix(features))
         z = self.scaler.transform(self._matrix(features))
         self.nn = NearestNeighbors(metric="cosine", algorithm="brute").fit(z)
@@ -87,11 +91,15 @@ class SimilarityBundle:
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        import joblib
+
         joblib.dump(self, path)
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> "SimilarityBundle":
+        import joblib
+
         obj = joblib.load(Path(path))
         if not isinstance(obj, cls):
             raise TypeError(f"{path} does not hold a SimilarityBundle")

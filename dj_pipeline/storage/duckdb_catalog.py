@@ -4,6 +4,15 @@ The database holds only views (no data), so rebuilding is cheap; it is built in 
 renamed over ``dj.duckdb``, so readers never see a half-built catalog. Views apply the same
 "current rows" rules as :func:`dj_pipeline.storage.read_asset`: deleted tracks and stale batches
 drop out; tracks that failed decoding are in ``ingest_errors``, not in ``tracks``.
+
+Views name their Parquet files by absolute path (so ``duckdb.connect("data/dj.duckdb")`` works from
+any working directory), and the view ``dj_catalog_info`` records the data directory they were built
+for. A data directory that was moved or copied is noticed on open (:func:`connect_readonly`) and by
+the next ingest (:func:`ensure_catalog_location`): the views are rebuilt for where the files are now,
+so a copy never silently reads the original's files.
+
+Every connection handed to a reader is sealed: no file access outside the data directory, no
+extension loading, configuration locked (see :mod:`dj_pipeline.storage.sql` for the statement check).
 """
 
 from __future__ import annotations
@@ -14,19 +23,13 @@ from pathlib import Path
 
 import duckdb
 
-from dj_pipeline.storage.parquet import list_batch_files
+from dj_pipeline.storage.parquet import default_file_mode, list_batch_files
 from dj_pipeline.storage.paths import DataPaths
-from dj_pipeline.storage.tables import (
-    BATCH_ASSETS,
-    CATALOG_ASSET,
-    CATALOG_FILE,
-    ERRORS_ASSET,
-    OPTIONAL_BATCH_ASSETS,
-    SAMPLE_ERRORS_ASSET,
-)
 
 SINGLE_TABLE_VIEWS: tuple[str, ...] = ("sample_catalog", "sample_roles", "role_pools")
 FEATURE_STATS_ASSET = "feature_stats"
+INFO_VIEW = "dj_catalog_info"
+CATALOG_LAYOUT_VERSION = 1
 
 
 def _glob(directory: Path) -> str:
@@ -39,6 +42,15 @@ def _quote(path: Path) -> str:
 
 def view_statements(paths: DataPaths) -> dict[str, str]:
     """``CREATE VIEW`` statements for every table that has data on disk, by view name."""
+    from dj_pipeline.storage.tables import (  # pandas: only when the views are (re)built
+        BATCH_ASSETS,
+        CATALOG_ASSET,
+        CATALOG_FILE,
+        ERRORS_ASSET,
+        OPTIONAL_BATCH_ASSETS,
+        SAMPLE_ERRORS_ASSET,
+    )
+
     views: dict[str, str] = {}
     catalog_file = paths.asset_dir(CATALOG_ASSET) / CATALOG_FILE
     errors_dir = paths.asset_dir(ERRORS_ASSET)
@@ -95,6 +107,18 @@ def _zscore_view(stats_file: Path) -> str:
     return f"SELECT f.*{', ' + z if z else ''} FROM track_features_raw f"
 
 
+def _create_views(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> list[str]:
+    """Create every view (and the info view) in ``con``; returns the data view names."""
+    views = view_statements(paths)
+    for name, select in views.items():
+        con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {select}')
+    con.execute(
+        f'CREATE OR REPLACE VIEW "{INFO_VIEW}" AS SELECT \'{_quote(paths.root)}\' AS data_dir, '
+        f"{CATALOG_LAYOUT_VERSION} AS layout_version"
+    )
+    return list(views)
+
+
 def publish_duckdb(paths: DataPaths) -> dict[str, int]:
     """Rebuild ``dj.duckdb`` atomically; returns the row count of each view."""
     paths.root.mkdir(parents=True, exist_ok=True)
@@ -105,14 +129,12 @@ def publish_duckdb(paths: DataPaths) -> dict[str, int]:
     try:
         con = duckdb.connect(tmp)
         try:
-            views = view_statements(paths)
-            for name, select in views.items():
-                con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {select}')
-            for name in views:
+            for name in _create_views(con, paths):
                 counts[name] = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
             con.execute("CHECKPOINT")
         finally:
             con.close()
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, paths.duckdb_path)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -120,8 +142,53 @@ def publish_duckdb(paths: DataPaths) -> dict[str, int]:
     return counts
 
 
+def built_for(paths: DataPaths) -> str | None:
+    """The data directory ``dj.duckdb`` was built for (``None``: no catalog, or one from before this was recorded)."""
+    if not paths.duckdb_path.exists():
+        return None
+    con = duckdb.connect(str(paths.duckdb_path), read_only=True)
+    try:
+        row = con.execute(f'SELECT data_dir FROM "{INFO_VIEW}"').fetchone()
+    except duckdb.CatalogException:
+        return None
+    finally:
+        con.close()
+    return str(row[0]) if row else None
+
+
+def ensure_catalog_location(paths: DataPaths) -> bool:
+    """Rebuild ``dj.duckdb`` when it was built for another place (the data dir was moved or copied).
+
+    Returns whether it was rebuilt. Cheap when nothing moved (one read of a one-row view).
+    """
+    if not paths.duckdb_path.exists() or built_for(paths) == str(paths.root):
+        return False
+    publish_duckdb(paths)
+    return True
+
+
+def seal(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> duckdb.DuckDBPyConnection:
+    """No file access outside the data directory, no extensions, and settings locked for good."""
+    con.execute(f"SET allowed_directories = ['{_quote(paths.root)}/']")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
 def connect_readonly(paths: DataPaths) -> duckdb.DuckDBPyConnection:
-    """Open ``dj.duckdb`` read-only (raises ``FileNotFoundError`` before the first ingest)."""
+    """Open ``dj.duckdb`` read-only and sealed (raises ``FileNotFoundError`` before the first ingest).
+
+    A catalog built for another location (a moved or copied data dir) is rebuilt first; where the
+    data directory cannot be written (read-only media), the views are built in memory instead.
+    """
     if not paths.duckdb_path.exists():
         raise FileNotFoundError(f"no SQL catalog at {paths.duckdb_path}: run `dj ingest` first")
-    return duckdb.connect(str(paths.duckdb_path), read_only=True)
+    try:
+        ensure_catalog_location(paths)
+    except OSError:
+        con = duckdb.connect(":memory:")
+        _create_views(con, paths)
+        return seal(con, paths)
+    return seal(duckdb.connect(str(paths.duckdb_path), read_only=True), paths)

@@ -6,10 +6,11 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+if TYPE_CHECKING:  # imported where used: reading the data dir's layout must not cost pandas' import
+    import pandas as pd
+    import pyarrow as pa
 
 
 def write_parquet_atomic(data: pd.DataFrame | pa.Table, path: str | os.PathLike, schema: pa.Schema | None = None) -> Path:
@@ -19,11 +20,15 @@ def write_parquet_atomic(data: pd.DataFrame | pa.Table, path: str | os.PathLike,
     target (atomic on POSIX). A process killed mid-write leaves only a ``.tmp-*`` file, which
     :func:`list_batch_files` ignores and the next write of the same asset cleans up.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, schema=schema, preserve_index=False)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".partial", dir=path.parent)
     try:
+        os.fchmod(fd, default_file_mode())  # mkstemp makes 0600; a table is as readable as any file the user writes
         with os.fdopen(fd, "wb") as fh:
             pq.write_table(table, fh, compression="zstd")
             fh.flush()
@@ -36,6 +41,13 @@ def write_parquet_atomic(data: pd.DataFrame | pa.Table, path: str | os.PathLike,
     return path
 
 
+def default_file_mode() -> int:
+    """``0o666`` less the process umask: the mode ``open()`` would give a new file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def list_batch_files(asset_dir: str | os.PathLike) -> list[Path]:
     """Finished Parquet files of an asset folder (temp files of killed writes are skipped)."""
     d = Path(asset_dir)
@@ -46,6 +58,9 @@ def list_batch_files(asset_dir: str | os.PathLike) -> list[Path]:
 
 def read_parquet_files(files: Iterable[Path], columns: list[str] | None = None) -> pd.DataFrame:
     """Concatenate Parquet files into one frame (empty frame when there are none)."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
     frames = [pq.read_table(f, columns=columns).to_pandas() for f in files]
     frames = [f for f in frames if len(f.columns)]
     if not frames:
