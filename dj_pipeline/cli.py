@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 from pathlib import Path
 
+from dj_pipeline.config.embeddings import BACKEND_CHOICES
 from dj_pipeline.cli_errors import check_data_dir, check_output_file, non_negative_int, one_line_error, positive_int
 from dj_pipeline.errors import UserError
 
@@ -167,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--library", required=True, help="folder of audio tracks")
     p.add_argument("--samples", default=None, help="folder of drum one-shots for role pools")
     p.add_argument("--profile", default=None, help="window sampling profile (club_hifi_150s, balanced_120s, adaptive)")
-    p.add_argument("--backend", default=os.environ.get("DJ_EMBEDDING_BACKEND", "auto"), choices=["auto", "dsp", "clap"])
+    p.add_argument("--backend", default=os.environ.get("DJ_EMBEDDING_BACKEND", "auto"), choices=list(BACKEND_CHOICES))
     p.add_argument("--model", default=None, help="CLAP model id (HF cache) or local directory")
     p.add_argument("--device", default=None, help="cuda, mps or cpu for CLAP (default: auto)")
     p.add_argument("--drum-profiles", action="store_true", help="also store each track's drum-role shares (a few s per track)")

@@ -135,11 +135,11 @@ def _embedded_with(paths: DataPaths, batch: str) -> tuple[str, str | None] | Non
 
 
 def requested_embedding(backend: str, model: str | None) -> tuple[str, str | None]:
-    """The (backend, model) an ingest will embed with; the model only where it is cheap to know (dsp)."""
-    from dj_pipeline.embeddings import get_embedder, resolve_backend
+    """The (backend, model) an ingest will embed with; the model only where it is cheap to know (dsp, musicnn)."""
+    from dj_pipeline.embeddings.factory import embedding_model_id, resolve_backend
 
     resolved = resolve_backend(backend, model)
-    return (resolved, get_embedder("dsp").model) if resolved == "dsp" else (resolved, None)
+    return resolved, embedding_model_id(resolved)
 
 
 def load_state(paths: DataPaths) -> dict:

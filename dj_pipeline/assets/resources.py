@@ -20,7 +20,7 @@ class DJSettings(ConfigurableResource):
     data_dir: str = Field(description="Data directory for Parquet, DuckDB, indexes, models ($DJ_DATA_DIR).")
     samples_dir: str = Field(default="", description="Folder of drum one-shots for role pools ($DJ_SAMPLES_DIR); empty: none.")
     sampling_profile: str = Field(default="", description="Window sampling profile (windows.yaml); empty: the default.")
-    embedding_backend: str = Field(default="auto", description="auto | dsp | clap")
+    embedding_backend: str = Field(default="auto", description="auto | dsp | musicnn | clap")
     embedding_model: str = Field(default="", description="CLAP model id or local directory; empty: the configured default.")
     device: str = Field(default="", description="Torch device for CLAP (cuda, mps, cpu); empty: auto.")
     show_progress: bool = Field(default=False, description="Print progress bars to stderr (the CLI turns this on).")

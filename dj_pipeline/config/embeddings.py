@@ -8,6 +8,9 @@ from typing import Any
 
 from dj_pipeline.config import from_dict, load_yaml, merge
 
+BACKENDS: tuple[str, ...] = ("dsp", "musicnn", "clap")  # every embedding backend
+BACKEND_CHOICES: tuple[str, ...] = ("auto", *BACKENDS)  # what --backend and embeddings.yaml accept
+
 
 @dataclass(frozen=True)
 class PoolConfig:
@@ -47,6 +50,21 @@ class ClapConfig:
     dtype: dict[str, str] = field(default_factory=lambda: {"cuda": "float16", "mps": "float16", "cpu": "float32"})
     cpu_threads: int = 0
     features: str = "torch"
+
+
+@dataclass(frozen=True)
+class MusicnnConfig:
+    checkpoint: str = "MSD_musicnn"
+    layer: str = "penultimate"
+    sr: int = 16000
+    n_fft: int = 512
+    hop_length: int = 256
+    n_mels: int = 96
+    log_gain: float = 10000.0
+    patch_frames: int = 187
+    patch_stride: int = 1
+    batch_patches: int = 32
+    threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -97,6 +115,7 @@ class EmbeddingsConfig:
     pool: PoolConfig = field(default_factory=PoolConfig)
     dsp: DspConfig = field(default_factory=DspConfig)
     clap: ClapConfig = field(default_factory=ClapConfig)
+    musicnn: MusicnnConfig = field(default_factory=MusicnnConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
 
 
@@ -109,8 +128,10 @@ def load_embeddings_config(path: str | Path | None = None, overrides: dict[str, 
         pool["fallback"] = tuple(pool["fallback"])
     raw["pool"] = pool
     cfg = from_dict(EmbeddingsConfig, raw)
-    if cfg.backend not in ("auto", "dsp", "clap"):
-        raise ValueError(f"embeddings backend must be auto, dsp or clap, got {cfg.backend!r}")
+    if cfg.backend not in BACKEND_CHOICES:
+        raise ValueError(f"embeddings backend must be one of {', '.join(BACKEND_CHOICES)}, got {cfg.backend!r}")
+    if cfg.musicnn.patch_stride < 1 or cfg.musicnn.patch_frames < 1 or cfg.musicnn.batch_patches < 1:
+        raise ValueError(f"musicnn needs patch_stride, patch_frames and batch_patches >= 1, got {cfg.musicnn}")
     if cfg.clap.features not in ("torch", "processor"):
         raise ValueError(f"clap.features must be torch or processor, got {cfg.clap.features!r}")
     if cfg.index.approximate not in ("auto", "hnsw", "ivf"):

@@ -123,9 +123,12 @@ def fit_library_standardizer(raw: np.ndarray, backend: str, config: EmbeddingsCo
         config = config or load_embeddings_config()
         weights = dsp_group_weights(config.dsp, int(raw.shape[1]))
         return DspStandardizer(weights, config.dsp.min_std).fit(raw)
+    if backend == "musicnn":
+        config = config or load_embeddings_config()
+        return DspStandardizer(None, config.dsp.min_std, backend="musicnn").fit(raw)
     if backend == "clap":
         return IdentityStandardizer("clap").fit(raw)
-    raise ValueError(f"unknown embedding backend {backend!r} (expected dsp or clap)")
+    raise ValueError(f"unknown embedding backend {backend!r} (expected dsp, musicnn or clap)")
 
 
 def load_standardizer(path: str | os.PathLike) -> Standardizer:
