@@ -9,7 +9,7 @@ from dj_pipeline.storage import DataPaths
 DEMO_SUBDIR = "demo_library"
 DEMO_SESSION = "demo"
 # Demo tracks are ~3 minutes, so the plan is scaled to a 10-track set (~30 min) to show every goal.
-DEMO_PLAN = "warm-up 9 min -> peak 12 min -> release"
+DEMO_PLAN = "warm-up 9 min -> peak 6 min -> release"
 
 
 def run_demo(
@@ -17,7 +17,7 @@ def run_demo(
 ) -> list[dict[str, Any]]:
     """Generate (once) and ingest the demo library, then walk a ``set_length``-track session.
 
-    The set opens on the first house track of the demo and follows a warm-up -> peak -> release
+    The set opens on the calmest house track of the demo and follows a warm-up -> peak -> release
     plan: each step takes the top recommendation for the plan's goal at that point
     of the set, and the printout gives BPM, key/Camelot, energy level, the match score and the
     reasons in words. The demo writes no feedback (its picks are not a DJ's).
@@ -54,10 +54,13 @@ def run_demo(
 
 
 def opening_track(tracks) -> str:  # noqa: ANN001 - the engine's feature table, indexed by track_id
-    """The first house track by path (deterministic), else the first track."""
+    """The calmest house track (lowest energy level, then by path: deterministic), else the
+    calmest track: a set opens low so the warm-up has somewhere to go."""
     paths = tracks["path"].astype(str)
-    house = paths[paths.str.contains("/house/", regex=False)]
-    return str((house if not house.empty else paths).sort_values().index[0])
+    house = paths.str.contains("/house/", regex=False)
+    pool = tracks[house] if house.any() else tracks
+    order = pool.assign(_path=paths[pool.index]).sort_values(["energy_level", "_path"], kind="stable")
+    return str(order.index[0])
 
 
 def format_set(items: list[dict[str, Any]]) -> str:

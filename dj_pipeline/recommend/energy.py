@@ -11,9 +11,9 @@ energy* (``scoring.energy_columns``: library z-scores of energy and loudness, se
   cut into ``levels`` equal steps): in a crate of any size the quietest tenth is level 1 and the
   hardest tenth level 10, which is what "energy +1" means to a DJ browsing that crate.
 
-A goal's *direction* (``GoalSpec.direction``): ``+1`` (up, peak) wants a candidate at least
-``min_step_z`` above the current track, ``-1`` (down) as much below, ``0`` (maintain) within
-``maintain_levels`` levels of it.
+A goal's *direction* (``GoalSpec.direction``): ``+1`` (up, peak) wants a candidate a level
+above the current track (or, at the same level, ``min_step_z`` above it), ``-1`` (down) as much
+below, ``0`` (maintain) within ``maintain_levels`` levels of it; peak is also met at the top.
 """
 
 from __future__ import annotations
@@ -56,14 +56,20 @@ def given_levels(values: object, levels: int) -> np.ndarray | None:
     return np.clip(np.rint(np.where(np.isfinite(x), x, fill)), 1, levels).astype(np.int64)
 
 
-def direction_ok(goal: GoalSpec, energy_delta: np.ndarray, level_delta: np.ndarray, config: EnergyConfig) -> np.ndarray:
-    """Which candidates move the way ``goal`` asks (see module docstring)."""
+def direction_ok(goal: GoalSpec, energy_delta: np.ndarray, level_delta: np.ndarray, level: np.ndarray, config: EnergyConfig) -> np.ndarray:
+    """Which candidates move the way ``goal`` asks: up/down by at least one level, or within
+    the same level by at least ``min_step_z`` of goal energy; a ``max``-shaped goal (peak) is
+    also met by a candidate in the top ``maintain_levels + 1`` levels (at the peak, stay there);
+    maintain: within ``maintain_levels`` levels."""
     delta = np.asarray(energy_delta, dtype=np.float64)
-    if goal.direction > 0:
-        return delta >= config.min_step_z
-    if goal.direction < 0:
-        return delta <= -config.min_step_z
-    return np.abs(np.asarray(level_delta)) <= config.maintain_levels
+    steps = np.asarray(level_delta)
+    if goal.direction == 0:
+        return np.abs(steps) <= config.maintain_levels
+    sign = float(goal.direction)
+    ok = (sign * steps >= 1) | ((steps == 0) & (sign * delta >= config.min_step_z))
+    if goal.energy_shape == "max":
+        ok |= np.asarray(level) > config.levels - 1 - config.maintain_levels
+    return ok
 
 
 def bpm_direction_ok(goal: GoalSpec, current_bpm: float, candidate_bpm: np.ndarray, tolerance_bpm: float) -> tuple[np.ndarray, np.ndarray]:

@@ -227,10 +227,11 @@ class RecommendationEngine:
         key_ok, bpm_ok = self._filters(cur, rows)
         allowed, preferred = self._tempo_direction(cur, rows, goal, 1.0)
         level_delta = self._cols["energy_level"][rows] - int(cur.features.get("energy_level", 0) or 0)
-        energy_ok = direction_ok(goal, pairs["energy_delta"].to_numpy(), level_delta, cfg.energy)
+        energy_ok = direction_ok(goal, pairs["energy_delta"].to_numpy(), level_delta, self._cols["energy_level"][rows], cfg.energy)
+        near = np.abs(level_delta) <= cfg.energy.maintain_levels
         same = self.same_style(cur, rows, style)
         style_ok = same if cfg.rules.stay_in_style else np.ones(len(rows), dtype=bool)
-        return Checks(key_ok, bpm_ok & allowed, energy_ok, preferred, self._artist_ok(cur, rows, history), style_ok, same)
+        return Checks(key_ok, bpm_ok & allowed, energy_ok, near, preferred, self._artist_ok(cur, rows, history), style_ok, same)
 
     def same_style(self, cur: CurrentTrack, rows: np.ndarray, style: np.ndarray | None) -> np.ndarray:
         """Same genre tag where both tracks have one, else a close style vector: among the
@@ -269,7 +270,7 @@ class RecommendationEngine:
             _, bpm_step = self._filters(cur, rows, step.bpm_tolerance_scale, step.drop_bpm)
             if not step.drop_bpm:
                 bpm_step = bpm_step & self._tempo_direction(cur, rows, goal, step.bpm_tolerance_scale)[0]
-            out.append(RelaxedBpm(step.drop_key, bpm_step))
+            out.append(RelaxedBpm(step.drop_key, bpm_step, step.bpm_tolerance_scale == 1.0 and not step.drop_bpm))
         return out
 
     def _search(self, cur: CurrentTrack, n_excluded: int) -> tuple[np.ndarray, list[str]]:

@@ -23,6 +23,7 @@ class Checks:
     key: np.ndarray
     bpm: np.ndarray  # strict BPM filter, the goal's tempo direction included
     energy: np.ndarray  # the goal's energy direction
+    energy_near: np.ndarray  # missing the goal, but within maintain_levels of the current level
     tempo_preferred: np.ndarray  # the goal's preferred tempo move (down: not faster)
     artist: np.ndarray  # no artist of the last ``artist_window`` tracks
     style: np.ndarray  # same style where stay_in_style is on (else all True)
@@ -35,18 +36,29 @@ class RelaxedBpm:
 
     drop_key: bool
     bpm: np.ndarray
+    same_bpm: bool = False  # the step keeps the strict BPM tolerance (it only drops the key)
 
 
 def levels(checks: Checks, relaxations: Sequence[RelaxedBpm]) -> list[np.ndarray]:
-    """Masks, best first: strict + goal + preferred tempo, strict + goal, strict, then each
-    relaxation step (the goal direction first inside each), and last anything left, the DJ
-    rules (artist, style) dropped too."""
+    """Masks, best first (see module docstring).
+
+    The goal's energy direction weighs more than the key: after the strict picks in the goal's
+    direction come the picks in that direction whose key clashes (the first relaxation step, when
+    it keeps the BPM tolerance), and only then the strict picks that miss the goal -- those that
+    hold the level first. Later relaxation steps (wider BPM, no BPM) follow in turn, the goal's
+    direction first inside each, and last anything left, the DJ rules (artist, style) dropped too.
+    """
     rules = checks.artist & checks.style
     strict = checks.key & checks.bpm & rules
-    out = [strict & checks.energy & checks.tempo_preferred, strict & checks.energy, strict]
-    for step in relaxations:
-        mask = (checks.key | step.drop_key) & step.bpm & rules
-        out += [mask & checks.energy, mask]
+    masks = [(checks.key | step.drop_key) & step.bpm & rules for step in relaxations]
+    same_tempo = [m for m, step in zip(masks, relaxations) if step.same_bpm][:1]
+    near = checks.energy_near & ~checks.energy
+    out = [strict & checks.energy & checks.tempo_preferred, strict & checks.energy]
+    out += [m & checks.energy for m in same_tempo]
+    out += [strict & near, *[m & near for m in same_tempo], strict, *same_tempo]
+    for mask, step in zip(masks, relaxations):
+        if not step.same_bpm:
+            out += [mask & checks.energy, mask & near, mask]
     out.append(np.ones_like(strict))
     return out
 
