@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dj_pipeline.analysis import library_stats, load_analysis_config, zscore
-from dj_pipeline.analysis.loudness import crest_db, energy_score, loudness_of
+from dj_pipeline.analysis.loudness import crest_db, loudness_of
 from dj_pipeline.analysis.metrics import key_relation, key_weighted_score, tempo_accuracy1, tempo_accuracy2
 from dj_pipeline.analysis.testsignals import synth_track
 from dj_pipeline.audio import resample
@@ -43,15 +43,6 @@ def test_crest_factor_of_sine_and_square() -> None:
     assert crest_db([sine]) == pytest.approx(3.01, abs=0.05)
     assert crest_db([np.sign(sine)]) == pytest.approx(0.0, abs=0.05)
     assert crest_db([np.zeros(10, np.float32)]) is None
-
-
-def test_energy_score_is_monotonic_and_bounded() -> None:
-    e = CFG.energy
-    assert energy_score(None, 5.0, 3000.0, 0.5, e) == 0.0
-    quiet = energy_score(-30.0, 1.0, 1000.0, 0.2, e)
-    loud = energy_score(-8.0, 6.0, 3000.0, 0.6, e)
-    assert 0.0 < quiet < loud <= 1.0
-    assert energy_score(10.0, 100.0, 1e5, 1.0, e) == pytest.approx(1.0, abs=1e-9)
 
 
 def test_library_stats_and_zscore() -> None:

@@ -22,7 +22,8 @@ import numpy as np
 
 from dj_pipeline.analysis.frontend import EPS, Spectra, compute_spectra
 from dj_pipeline.analysis.key import estimate_key
-from dj_pipeline.analysis.loudness import crest_db, energy_score, loudness_of
+from dj_pipeline.analysis.energy import energy_level, energy_score
+from dj_pipeline.analysis.loudness import crest_db, loudness_of
 from dj_pipeline.analysis.mixability import danceability, mix_score
 from dj_pipeline.analysis.schema import FEATURE_COLUMNS, clean_row
 from dj_pipeline.analysis.spectral import band_shares, brightness_hz, onset_density, percussive_ratio, vocal_presence
@@ -77,7 +78,7 @@ def _segment_energy(spec: Spectra | None, cfg: AnalysisConfig) -> float | None:
         return None
     return energy_score(
         loudness_of([spec.y], spec.sr, cfg.loudness), onset_density([spec], cfg.onsets),
-        brightness_hz([spec]), percussive_ratio([spec]), cfg.energy,
+        brightness_hz([spec]), percussive_ratio([spec]), crest_db([spec.y]), cfg.energy,
     )  # fmt: skip
 
 
@@ -128,7 +129,7 @@ def analyze_segments(
     level = _rms_dbfs(track_y)
     if level < cfg.guards.silence_dbfs:
         warnings.append(f"silent: RMS {level:.0f} dBFS is below {cfg.guards.silence_dbfs:g} dBFS")
-        values.update(energy=0.0, onset_density=0.0)
+        values.update(energy=0.0, energy_level=energy_level(0.0, cfg.energy.levels), onset_density=0.0)
         return _finish(values, warnings)
 
     with _stage(timings, "spectra"):
@@ -144,7 +145,7 @@ def analyze_segments(
     with _stage(timings, "loudness"):
         values.update(_loudness_features(track_y, cfg, warnings))
     with _stage(timings, "spectral"):
-        values.update(_spectral_features(track, spectra, values.get("loudness_lufs"), cfg))
+        values.update(_spectral_features(track, spectra, values.get("loudness_lufs"), values.get("crest_db"), cfg))
     with _stage(timings, "mix"):
         values["danceability"] = danceability(
             values.get("bpm"), values.get("bpm_confidence") or 0.0, values.get("bpm_std"), values.get("percussive_ratio"), cfg.dance
@@ -192,7 +193,9 @@ def _loudness_features(track_y: list[np.ndarray], cfg: AnalysisConfig, warnings:
     return {"loudness_lufs": lufs, "crest_db": crest_db(track_y)}
 
 
-def _spectral_features(track: list[Spectra], spectra: Mapping[str, Spectra], lufs: float | None, cfg: AnalysisConfig) -> dict[str, Any]:
+def _spectral_features(
+    track: list[Spectra], spectra: Mapping[str, Spectra], lufs: float | None, crest: float | None, cfg: AnalysisConfig
+) -> dict[str, Any]:
     shares = band_shares(track, cfg.bands) or {}
     out: dict[str, Any] = {
         "percussive_ratio": percussive_ratio(track),
@@ -200,7 +203,8 @@ def _spectral_features(track: list[Spectra], spectra: Mapping[str, Spectra], luf
         "vocal_presence": vocal_presence(track, cfg.vocal),
         **{k: shares.get(k) for k in ("sub", "bass", "lowmid")},
     }
-    out["energy"] = energy_score(lufs, onset_density(track, cfg.onsets), out["brightness"], out["percussive_ratio"], cfg.energy)
+    out["energy"] = energy_score(lufs, onset_density(track, cfg.onsets), out["brightness"], out["percussive_ratio"], crest, cfg.energy)
+    out["energy_level"] = energy_level(out["energy"], cfg.energy.levels)
     out["energy_intro"] = _segment_energy(spectra.get(cfg.intro_window), cfg)
     out["energy_main"] = _segment_energy(spectra.get("main"), cfg)
     out["energy_outro"] = _segment_energy(spectra.get(cfg.outro_window), cfg)

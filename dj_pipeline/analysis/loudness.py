@@ -1,4 +1,4 @@
-"""Loudness (ITU-R BS.1770 integrated, K-weighted and gated), crest factor, and the 0..1 energy.
+"""Loudness (ITU-R BS.1770 integrated, K-weighted and gated) and the crest factor.
 
 The K-weighting filter is the two-biquad design of BS.1770 (a +4 dB high shelf at ~1.7 kHz and a
 ~38 Hz high-pass) derived for any sample rate from its analogue parameters with the RBJ cookbook
@@ -18,7 +18,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 from dj_pipeline.analysis.frontend import EPS
-from dj_pipeline.config.analysis import EnergyConfig, LoudnessConfig
+from dj_pipeline.config.analysis import LoudnessConfig
 
 # BS.1770 K-weighting, analogue parameters (shelf gain dB, Q, centre Hz; high-pass Q, corner Hz).
 _SHELF_GAIN_DB, _SHELF_Q, _SHELF_HZ = 3.999843853973347, 0.7071752369554196, 1681.974450955533
@@ -86,22 +86,3 @@ def crest_db(segments: Sequence[np.ndarray]) -> float | None:
     rms = np.sqrt(sum(float(np.dot(y.astype(np.float64), y)) for y in segments) / n)
     return float(20.0 * np.log10(peak / max(rms, EPS)))
 
-
-def energy_score(
-    lufs: float | None, onset_density: float, brightness_hz: float | None, percussive_ratio: float | None, cfg: EnergyConfig
-) -> float:
-    """Perceived energy 0..1 from fixed-scale terms (so values compare across libraries).
-
-    Loudness dominates (linear between ``lufs_floor`` and ``lufs_ceil``); onset rate, brightness
-    and percussive share separate a loud pad from a loud drum section.
-    """
-    if lufs is None:  # silent (every block below the absolute gate)
-        return 0.0
-    w = cfg.weights
-    loud = float(np.clip((lufs - cfg.lufs_floor) / (cfg.lufs_ceil - cfg.lufs_floor), 0.0, 1.0))
-    onset = 1.0 - np.exp(-max(onset_density, 0.0) / cfg.onset_ref_per_s)
-    bright = 0.0 if brightness_hz is None else 1.0 - np.exp(-max(brightness_hz, 0.0) / cfg.brightness_ref_hz)
-    perc = 0.0 if percussive_ratio is None else float(np.clip(percussive_ratio, 0.0, 1.0))
-    total = w.loudness + w.onset + w.brightness + w.percussive
-    score = (w.loudness * loud + w.onset * onset + w.brightness * bright + w.percussive * perc) / total
-    return float(np.clip(score, 0.0, 1.0))

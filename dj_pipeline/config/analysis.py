@@ -79,19 +79,29 @@ class LoudnessConfig:
 
 @dataclass(frozen=True)
 class EnergyWeights:
-    loudness: float = 0.5
-    onset: float = 0.2
-    brightness: float = 0.15
-    percussive: float = 0.15
+    loudness: float = 0.2683
+    brightness: float = 0.0956
+    percussive: float = 0.0631
+    onset: float = 0.2811
+    density: float = 0.2918
 
 
 @dataclass(frozen=True)
 class EnergyConfig:
-    lufs_floor: float = -40.0
-    lufs_ceil: float = -5.0
-    onset_ref_per_s: float = 4.0
-    brightness_ref_hz: float = 2500.0
+    lufs_ref: float = -14.0
+    lufs_scale_lu: float = 6.0
+    brightness_ref_hz: float = 1500.0
+    percussive_ref: float = 0.4
+    percussive_scale: float = 0.15
+    onset_ref_per_s: float = 6.0
+    min_onset_per_s: float = 0.25
+    crest_ref_db: float = 14.0
+    crest_scale_db: float = 3.0
+    term_clip: float = 4.0
     weights: EnergyWeights = field(default_factory=EnergyWeights)
+    center: float = -0.1181
+    width: float = 0.2683
+    levels: int = 10
 
 
 @dataclass(frozen=True)
@@ -207,6 +217,9 @@ def load_analysis_config(path: str | Path | None = None, overrides: dict[str, An
     cfg = from_dict(AnalysisConfig, _tuples(merge(load_yaml("analysis", path), overrides)))
     if cfg.sr <= 0 or cfg.hop_length <= 0 or cfg.n_fft < cfg.hop_length:
         raise ValueError("analysis config: need sr > 0 and n_fft >= hop_length > 0")
+    e = cfg.energy
+    if min(e.lufs_scale_lu, e.percussive_scale, e.crest_scale_db, e.width, e.brightness_ref_hz, e.onset_ref_per_s, e.min_onset_per_s) <= 0 or e.levels < 2:
+        raise ValueError("analysis config: energy scales, references and width must be > 0 and levels >= 2")
     if not cfg.tempo.min_bpm < cfg.tempo.max_bpm or cfg.tempo.max_bpm < 2 * cfg.tempo.min_bpm * 0.999:
         raise ValueError("analysis config: tempo range must span an octave (max_bpm >= 2 * min_bpm)")
     return cfg
