@@ -81,16 +81,32 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UserError(f"file not found: {args.file}")
     from dj_pipeline.analysis import analyze_file
     from dj_pipeline.audio import AudioDecodeError
+    from dj_pipeline.structure.report import analyze_lines, structure_json, structure_of_features
+
     try:
         features = analyze_file(args.file)
+        structure = structure_of_features(args.file, features)
     except AudioDecodeError as exc:
         raise UserError(f"cannot analyse {args.file}: {exc}") from None
     if args.json:
-        print(json.dumps(features, default=_json_default, indent=2))
+        print(json.dumps({**features, **structure_json(features["track_id"], structure)}, default=_json_default, indent=2))
     else:
         width = max(len(k) for k in features)
         for k, v in features.items():
             print(f"{k:<{width}}  {_fmt(v)}")
+        print("\n".join(analyze_lines(features["track_id"], structure)))
+    return 0
+
+
+def cmd_cues(args: argparse.Namespace) -> int:
+    from dj_pipeline.structure.report import cue_lines, cue_records, cue_sheet
+
+    path, cues = cue_sheet(args.data, args.track)
+    if args.json:
+        print(json.dumps(cue_records(cues), default=_json_default, indent=2))
+    else:
+        print(path)
+        print("\n".join(cue_lines(cues)))
     return 0
 
 
@@ -180,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("cues", parents=[common], help="print a track's cue sheet (time, bar, type): mix-in/out, drop, breakdown, end")
+    p.add_argument("track", help="library track id or path, or any audio file (analysed on the fly)")
+    p.add_argument("--json", action="store_true")
+    _data_arg(p)
+    p.set_defaults(func=cmd_cues)
 
     p = sub.add_parser("recommend", parents=[common], help="next-track recommendations")
     p.add_argument("--current", required=True, help="path or track_id of the track playing now")

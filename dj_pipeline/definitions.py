@@ -2,11 +2,11 @@
 
 from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
 
-from dj_pipeline.assets import batches, catalog, checks, library, models, publish, roles
+from dj_pipeline.assets import batches, catalog, checks, library, models, publish, roles, structure
 from dj_pipeline.assets.resources import settings_from_env
 from dj_pipeline.automation import catalog_scan_job, catalog_scan_schedule, library_change_sensor
 
-ASSET_MODULES = [catalog, batches, library, roles, models, publish]
+ASSET_MODULES = [catalog, batches, structure, library, roles, models, publish]
 
 defs = Definitions(
     assets=load_assets_from_modules(ASSET_MODULES),

@@ -129,7 +129,7 @@ def test_add_three_then_delete_one(copy_of: tuple[Path, Path], tmp_path: Path) -
     victim = sorted((lib / "added").iterdir())[0]
     victim_id = _sql(data, f"SELECT track_id FROM tracks WHERE path = '{victim}'")[0][0]
     victim.unlink()
-    report = _ingest(lib, data)
+    report = _ingest(lib, data, allow_deletions=True)  # without the flag it is kept, marked missing
     assert report.batches_processed == [] and report.library_refreshed
     for view in ("tracks", "track_features", "track_windows", "track_embeddings"):
         assert _sql(data, f"SELECT count(*) FROM {view} WHERE track_id = '{victim_id}'") == [(0,)], view

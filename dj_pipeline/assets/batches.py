@@ -17,6 +17,8 @@ from dj_pipeline.assets.resources import INGEST_BATCHES, DJSettings
 from dj_pipeline.config.ingest import load_ingest_config
 from dj_pipeline.config.windows import load_windows_config
 from dj_pipeline.stages import StageOutput, windows_for_batch
+from dj_pipeline.stages.checkpoint import checkpoint_dir, checkpointing, config_fingerprint, discard
+from dj_pipeline.stages.retries import count_retries
 from dj_pipeline.stages.drum_profile_stage import drum_profiles_for_batch
 from dj_pipeline.stages.embeddings_stage import embeddings_for_batch
 from dj_pipeline.stages.features_stage import features_for_batch
@@ -51,14 +53,19 @@ def _materialize(
     paths = settings.paths
     batch = context.partition_key
     tracks = batch_tracks(paths, batch)
-    out = run(tracks)
-    write_batch_errors(paths, stage, batch, out.errors)
+    fingerprint = config_fingerprint(asset_name, settings.sampling_profile, settings.embedding_backend, settings.embedding_model)
+    with checkpointing(checkpoint_dir(paths.root, asset_name, batch), fingerprint) as checkpoint:
+        out = run(tracks)
+    write_batch_errors(paths, stage, batch, count_retries(paths, stage, batch, out.errors))
     write_batch(paths, asset_name, batch, out.rows)
-    context.log.info("%s[%s]: %d tracks in, %d ok, %d errors", asset_name, batch, len(tracks), out.n_ok, len(out.errors))
+    discard(checkpoint)
+    context.log.info("%s[%s]: %d tracks in, %d ok, %d errors, %d resumed from a killed run",
+                     asset_name, batch, len(tracks), out.n_ok, len(out.errors), out.resumed)  # fmt: skip
     metadata: dict[str, object] = {
         "dagster/row_count": len(out.rows),
         "tracks_in": MetadataValue.int(len(tracks)),
         "tracks_ok": MetadataValue.int(out.n_ok),
+        "tracks_resumed": MetadataValue.int(out.resumed),
         "errors": MetadataValue.int(len(out.errors)),
         "preview": table_preview(out.rows.drop(columns=["vector"], errors="ignore")),
     }

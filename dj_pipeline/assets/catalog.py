@@ -1,15 +1,13 @@
 """``track_catalog``: scan the library, diff against the last scan, open ingest batches."""
 
-import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from dj_pipeline.assets.metadata import histogram_md, table_preview
 from dj_pipeline.assets.resources import INGEST_BATCHES, DJSettings
-from dj_pipeline.catalog import scan_library
+from dj_pipeline.catalog import ScanOptions, scan_library
 from dj_pipeline.config.ingest import load_ingest_config
 from dj_pipeline.storage import write_parquet_atomic
-from dj_pipeline.storage.tables import CATALOG_ASSET, CATALOG_FILE, ERRORS_ASSET, SCAN_ERRORS_FILE, read_catalog
-from dj_pipeline.storage.parquet import read_parquet_files
+from dj_pipeline.storage.tables import CATALOG_ASSET, CATALOG_FILE, ERRORS_ASSET, SCAN_ERRORS_FILE, read_catalog, read_errors
 
 
 @asset(
@@ -26,8 +24,13 @@ def track_catalog(context: AssetExecutionContext, settings: DJSettings) -> Mater
     config = load_ingest_config()
     scan_errors_file = paths.asset_dir(ERRORS_ASSET) / SCAN_ERRORS_FILE
     previous = read_catalog(paths)
-    previous_errors = read_parquet_files([scan_errors_file]) if scan_errors_file.exists() else pd.DataFrame()
-    result = scan_library(settings.library_dir, previous, previous_errors, config)
+    previous_errors = read_errors(paths, previous)  # scan errors and the batch errors of current tracks
+    options = ScanOptions(
+        retry_errors=settings.retry_errors,
+        force_paths=None if settings.force_paths is None else tuple(settings.force_paths),
+        allow_deletions=settings.allow_deletions,
+    )
+    result = scan_library(settings.library_dir, previous, previous_errors, config, options=options)
 
     write_parquet_atomic(result.errors, scan_errors_file)
     write_parquet_atomic(result.catalog, paths.asset_dir(CATALOG_ASSET) / CATALOG_FILE)

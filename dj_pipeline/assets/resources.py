@@ -24,6 +24,9 @@ class DJSettings(ConfigurableResource):
     embedding_model: str = Field(default="", description="CLAP model id or local directory; empty: the configured default.")
     device: str = Field(default="", description="Torch device for CLAP (cuda, mps, cpu); empty: auto.")
     show_progress: bool = Field(default=False, description="Print progress bars to stderr (the CLI turns this on).")
+    retry_errors: bool = Field(default=False, description="Retry every file in ingest_errors, content errors included.")
+    force_paths: list[str] | None = Field(default=None, description="Analyse these files/folders again; empty list: all.")
+    allow_deletions: bool = Field(default=False, description="Drop missing tracks (and accept an empty library or vanished folder).")
 
     @property
     def paths(self) -> DataPaths:

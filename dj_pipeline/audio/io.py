@@ -299,5 +299,8 @@ def _import_av():
 
 
 def _short(exc: BaseException) -> str:
-    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """A decoder error as words: FFmpeg's ``[Errno 1094995529] Invalid data found ...: '<path>'`` reads
+    ``Invalid data found when processing input`` (the path is already in the error row)."""
+    words = getattr(exc, "strerror", None)
+    msg = str(words) if words else str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return msg[:160]

@@ -14,11 +14,14 @@ class GridConfig:
     beats_per_bar: int = 4
     phrase_bars: tuple[int, ...] = (8, 16, 32)
     hypermeter_bars: int = 4
-    refine_period_pct: float = 0.3
+    refine_period_pct: float = 1.0
     refine_steps: int = 41
     refine_phase_beats: float = 0.125
-    fit_min_ratio: float = 1.15
-    fit_min_share: float = 0.55
+    fit_window_bars: int = 4
+    phase_steps: int = 16
+    pulse_min_contrast: float = 1.3
+    fit_tolerance_beats: float = 0.125
+    fit_min_share: float = 0.6
     min_bars: int = 8
     min_bpm_confidence: float = 0.05
 
@@ -32,6 +35,7 @@ class SectionsConfig:
     min_section_bars: int = 8
     hypermeter_bonus: float = 1.25
     silence_db: float = -60.0
+    min_audible_share: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class CuesConfig:
     min_mix_bars: int = 8
     max_mix_bars: int = 32
     default_outro_bars: int = 32
-    min_beat_ratio: float = 1.1
+    min_beat_share: float = 0.5
 
 
 @dataclass(frozen=True)

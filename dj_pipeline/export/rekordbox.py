@@ -1,8 +1,15 @@
-"""Rekordbox XML (``DJ_PLAYLISTS``) of the analysed library: BPM, key, beat grid, playlists.
+"""Rekordbox XML (``DJ_PLAYLISTS``) of the analysed library: BPM, key, beat grid, cues, playlists.
 
 Import in Rekordbox via *Preferences > Advanced > rekordbox xml*. ``Location`` is built here
 (``file://localhost/`` + the percent-encoded absolute path) because pyrekordbox doubles the slash
 on POSIX paths. ``Tonality`` is written as Rekordbox shows keys ("Am", "F#", ...).
+
+Cue points (``track_cues``) become ``POSITION_MARK`` elements as Rekordbox exports them:
+``Name``, ``Type="0"`` (a cue), ``Start`` in seconds with 3 decimals, ``Num="-1"`` for a memory
+cue or ``0..7`` for hot cue A..H, and ``Red``/``Green``/``Blue``. Which cue types become memory
+and hot cues (A-D: mix_in, drop, breakdown, mix_out by default) is ``structure.yaml: rekordbox``.
+The ``TEMPO`` grid comes from ``track_structure`` (the refined bar grid) when it is there. The
+document is deterministic: the same library exports to the same bytes.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from dj_pipeline import __version__
+from dj_pipeline.config.structure import RekordboxCuesConfig, load_structure_config
 from dj_pipeline.music import PITCH_CLASSES
 
 KIND_BY_FORMAT = {"wav": "WAV File", "flac": "FLAC File", "mp3": "MP3 File", "aiff": "AIFF File", "m4a": "M4A File", "ogg": "OGG File"}
@@ -34,16 +42,27 @@ def rekordbox_tonality(key_root: float | None, key_mode: str | None) -> str:
     return PITCH_CLASSES[int(key_root) % 12] + ("m" if key_mode == "minor" else "")
 
 
-def rekordbox_xml(library: pd.DataFrame, playlists: Mapping[str, Sequence[str]] | None = None) -> ET.ElementTree:
-    """Build the document. ``library``: one row per track (``tracks`` joined with ``track_features``);
-    ``playlists``: name -> ordered track ids."""
+def rekordbox_xml(
+    library: pd.DataFrame,
+    playlists: Mapping[str, Sequence[str]] | None = None,
+    cues: pd.DataFrame | None = None,
+    cue_config: RekordboxCuesConfig | None = None,
+) -> ET.ElementTree:
+    """Build the document. ``library``: one row per track (``tracks`` joined with ``track_features``,
+    optionally ``grid_bpm``/``grid_first_downbeat_s`` from ``track_structure``); ``playlists``: name ->
+    ordered track ids; ``cues``: ``track_cues`` rows (NULL cues are skipped)."""
+    cue_config = cue_config or load_structure_config().rekordbox
+    by_track = {t: g for t, g in cues.dropna(subset=["time_s"]).groupby("track_id")} if cues is not None and not cues.empty else {}
     root = ET.Element("DJ_PLAYLISTS", Version="1.0.0")
     ET.SubElement(root, "PRODUCT", Name="dj_pipeline", Version=__version__, Company="")
     collection = ET.SubElement(root, "COLLECTION", Entries=str(len(library)))
     number: dict[str, int] = {}
     for i, row in enumerate(library.itertuples(index=False), start=1):
         number[row.track_id] = i
-        collection.append(_track_element(i, row))
+        el = _track_element(i, row)
+        for mark in position_marks(by_track.get(row.track_id), cue_config):
+            ET.SubElement(el, "POSITION_MARK", mark)
+        collection.append(el)
     nodes = ET.SubElement(root, "PLAYLISTS")
     top = ET.SubElement(nodes, "NODE", Type="0", Name="ROOT", Count=str(len(playlists or {})))
     for name, ids in (playlists or {}).items():
@@ -74,10 +93,38 @@ def _track_element(number: int, row: object) -> ET.Element:
         "Location": location_uri(str(get("path"))),
     }
     el = ET.Element("TRACK", attrs)
-    if _num(bpm):
-        start = get("first_downbeat_s")
-        ET.SubElement(el, "TEMPO", Inizio=f"{float(start) if _num(start) else 0.0:.3f}", Bpm=f"{float(bpm):.2f}", Metro="4/4", Battito="1")
+    grid_bpm = get("grid_bpm") if _num(get("grid_bpm")) else bpm
+    start = get("grid_first_downbeat_s") if _num(get("grid_first_downbeat_s")) else get("first_downbeat_s")
+    if _num(grid_bpm):
+        ET.SubElement(el, "TEMPO", Inizio=f"{float(start) if _num(start) else 0.0:.3f}", Bpm=f"{float(grid_bpm):.2f}", Metro="4/4", Battito="1")
     return el
+
+
+def position_marks(cues: pd.DataFrame | None, cfg: RekordboxCuesConfig) -> list[dict[str, str]]:
+    """``POSITION_MARK`` attributes of one track's placed cues: memory cues by time, then hot cues A.. in order."""
+    if cues is None or cues.empty:
+        return []
+    placed = cues.sort_values(["time_s", "type"], kind="stable")
+    marks = []
+    for c in placed.itertuples():
+        if c.type in cfg.memory_cues:
+            marks.append(_mark(c, -1, cfg))
+    for num, kind in enumerate(cfg.hot_cues):
+        hit = placed[placed["type"] == kind]
+        if not hit.empty:
+            marks.append(_mark(next(hit.itertuples()), num, cfg))
+    return marks
+
+
+def _mark(cue: object, num: int, cfg: RekordboxCuesConfig) -> dict[str, str]:
+    kind = str(cue.type)  # type: ignore[attr-defined]
+    length = getattr(cue, "length_bars", None)
+    name = kind.replace("_", " ") + (f" {int(length)} bars" if _num(length) else "")
+    attrs = {"Name": name, "Type": "0", "Start": f"{float(cue.time_s):.3f}", "Num": str(num)}  # type: ignore[attr-defined]
+    rgb = cfg.colours.get(kind)
+    if rgb is not None:
+        attrs.update(Red=str(rgb[0]), Green=str(rgb[1]), Blue=str(rgb[2]))
+    return attrs
 
 
 def _comment(get) -> str:  # noqa: ANN001 - row accessor
@@ -109,6 +156,11 @@ def write_rekordbox_xml(data_dir: str | os.PathLike, out: str | os.PathLike, pla
         raise UserError(f"no analysed library in {paths.root}: run `dj ingest` first")
     features = read_asset(paths, "track_features").drop(columns=["batch"], errors="ignore")
     library = tracks.merge(features, on="track_id", how="left").sort_values("path")
+    grid = read_asset(paths, "track_structure", columns=["bpm", "first_downbeat_s"])
+    if not grid.empty:
+        grid = grid[["track_id", "bpm", "first_downbeat_s"]].rename(columns={"bpm": "grid_bpm", "first_downbeat_s": "grid_first_downbeat_s"})
+        library = library.merge(grid, on="track_id", how="left")
+    cues = read_asset(paths, "track_cues")
     store = SessionStore(paths.sessions_dir)
     lists: dict[str, list[str]] = {}
     for name in playlists:
@@ -119,6 +171,6 @@ def write_rekordbox_xml(data_dir: str | os.PathLike, out: str | os.PathLike, pla
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")
-    rekordbox_xml(library, lists).write(tmp, encoding="UTF-8", xml_declaration=True)
+    rekordbox_xml(library, lists, cues).write(tmp, encoding="UTF-8", xml_declaration=True)
     os.replace(tmp, out)
     return out

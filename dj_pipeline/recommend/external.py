@@ -26,6 +26,7 @@ def analyze_external(path: Path, engine: RecommendationEngine, paths: DataPaths)
     """
     from dj_pipeline.analysis import analyze_segments, load_analysis_config
     from dj_pipeline.audio import AudioDecodeError, probe
+    from dj_pipeline.catalog.admission import refusal
     from dj_pipeline.catalog.hashing import content_id
     from dj_pipeline.config.ingest import load_ingest_config
     from dj_pipeline.embeddings import BackendUnavailableError, EmbeddingError, get_embedder, pool_track_vector, prepare_vectors
@@ -37,6 +38,9 @@ def analyze_external(path: Path, engine: RecommendationEngine, paths: DataPaths)
         raise RecommendError("the library index does not say which embedder built it; cannot embed an outside file")
     cfg = load_analysis_config()
     try:
+        refused = refusal(path)  # the same rules as ingest: no recommendations after a silent or 3-second file
+        if refused is not None:
+            raise RecommendError(f"cannot use {path} as the current track: {refused} (ingest refuses it too)")
         duration_s = probe(path).duration_s
         windows = select_windows(path, track_id=content_id(path, load_ingest_config().hash_chunk_bytes))
         features = analyze_segments(read_windows(path, windows, cfg.sr), cfg.sr, duration_s, cfg)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dj_pipeline.catalog.admission import silent
 from dj_pipeline.config.ingest import IngestConfig
 from dj_pipeline.config.windows import WindowsConfig
 from dj_pipeline.stages.common import StageOutput, TrackRejected, run_per_track
@@ -24,9 +25,9 @@ def windows_of_track(
     """Rows of ``track_windows`` for one track; raises :class:`TrackRejected` when it is silent."""
     name, prof = config.profile(profile)
     env = compute_envelope(path, config.envelope)
-    peak_dbfs = float(env.rms_db.max()) if env.rms_db.size else -np.inf
-    if not np.isfinite(peak_dbfs) or peak_dbfs < ingest.silence_peak_dbfs:
-        raise TrackRejected(f"silent: loudest frame {peak_dbfs:.0f} dBFS (threshold {ingest.silence_peak_dbfs:g})")
+    reason = silent(float(env.rms_db.max()) if env.rms_db.size else -np.inf, ingest)  # the rule --current obeys too
+    if reason is not None:
+        raise TrackRejected(reason)
     for w in choose_windows(env, duration_s, prof, config, seed_from_track_id(track_id)):
         yield {
             "track_id": track_id,

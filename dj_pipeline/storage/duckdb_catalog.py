@@ -49,6 +49,7 @@ def view_statements(paths: DataPaths) -> dict[str, str]:
         ERRORS_ASSET,
         OPTIONAL_BATCH_ASSETS,
         SAMPLE_ERRORS_ASSET,
+        STRUCTURE_TABLES,
     )
 
     views: dict[str, str] = {}
@@ -74,7 +75,7 @@ def view_statements(paths: DataPaths) -> dict[str, str]:
         )
     else:
         views["tracks"] = "SELECT * FROM track_catalog"
-    for asset in (*BATCH_ASSETS, *OPTIONAL_BATCH_ASSETS):
+    for asset in (*BATCH_ASSETS, *OPTIONAL_BATCH_ASSETS, *STRUCTURE_TABLES):
         if list_batch_files(paths.asset_dir(asset)):
             views[asset] = (
                 f"SELECT a.* FROM read_parquet('{_glob(paths.asset_dir(asset))}', union_by_name=true) a "

@@ -28,7 +28,8 @@ BATCH_ASSETS: tuple[str, ...] = ("track_windows", "track_features", "track_embed
 OPTIONAL_BATCH_ASSETS: tuple[str, ...] = ("track_drum_profiles",)
 # Whole-library tables written by one unpartitioned asset each.
 SINGLE_FILE_ASSETS: tuple[str, ...] = ("sample_roles", "role_pools", "sample_errors")
-ERROR_COLUMNS = ["path", "stage", "error", "first_seen", "last_seen", "track_id", "batch", "size_bytes", "mtime"]
+# transient: retried by the next ingest (file vanished, I/O error); retries: how often it was (dj_pipeline.errors)
+ERROR_COLUMNS = ["path", "stage", "error", "first_seen", "last_seen", "track_id", "batch", "size_bytes", "mtime", "transient", "retries"]
 
 
 def error_row(
@@ -41,11 +42,14 @@ def error_row(
     batch: str | None = None,
     size_bytes: int | None = None,
     mtime: float | None = None,
+    transient: bool = False,
+    retries: int = 0,
 ) -> dict:
     """One ``ingest_errors`` row (columns :data:`ERROR_COLUMNS`)."""
     return {
         "path": str(path), "stage": stage, "error": error, "first_seen": first_seen, "last_seen": last_seen,
         "track_id": track_id, "batch": batch, "size_bytes": size_bytes, "mtime": mtime,
+        "transient": bool(transient), "retries": int(retries),
     }  # fmt: skip
 
 
@@ -69,6 +73,8 @@ def write_batch_errors(data_dir: str | os.PathLike | DataPaths, stage: str, batc
         df[col] = pd.to_datetime(df[col], utc=True)
     df["size_bytes"] = df["size_bytes"].astype("Int64")
     df["mtime"] = df["mtime"].astype("float64")
+    df["transient"] = df["transient"].fillna(False).astype(bool)
+    df["retries"] = df["retries"].fillna(0).astype("int64")
     return write_parquet_atomic(df, paths.asset_dir(ERRORS_ASSET) / f"{stage}__batch={batch}.parquet")
 
 

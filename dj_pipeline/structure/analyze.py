@@ -17,7 +17,7 @@ import numpy as np
 from dj_pipeline.config.structure import StructureConfig, load_structure_config
 from dj_pipeline.config.windows import EnvelopeConfig, load_windows_config
 from dj_pipeline.structure.cues import Cue, find_cues, null_cues
-from dj_pipeline.structure.grid import BeatGrid, grid_fit, grid_from_beats, grid_from_tempo
+from dj_pipeline.structure.grid import BeatGrid, beat_phase_fit, grid_from_beats, grid_from_tempo
 from dj_pipeline.structure.sections import BarCurves, Section, audible_span, bar_curves, bar_novelty, make_sections, pick_boundaries
 from dj_pipeline.windows.envelope import TrackEnvelope, compute_envelope
 
@@ -59,10 +59,10 @@ def structure_of_envelope(
         return _unreliable(duration_s, note)
     if grid.n_bars < cfg.grid.min_bars:
         return _unreliable(duration_s, f"too short for phrases: {grid.n_bars} bars (< {cfg.grid.min_bars})", grid)
-    fit_share, fits = grid_fit(env.onset, env.fps, grid, cfg.grid)
-    curves = bar_curves(env.rms_db, low, env.onset, env.fps, grid.downbeats_s, grid.bar_s, fits)
+    fit_share, pulse, _ = beat_phase_fit(env.onset, env.fps, grid, cfg.grid)
+    curves = bar_curves(env.rms_db, low, env.onset, env.fps, grid.downbeats_s, grid.bar_s, pulse, cfg.sections)
     span = audible_span(curves, cfg.sections)
-    novelty = bar_novelty(curves, cfg.sections)
+    novelty = bar_novelty(curves, span, cfg.sections)
     boundaries, phase = pick_boundaries(novelty, span, cfg.grid.hypermeter_bars, cfg.sections)
     sections = make_sections(curves, boundaries, span, novelty, cfg.labels)
     if fit_share < cfg.grid.fit_min_share:

@@ -76,7 +76,7 @@ def find_cues(
 
 
 def _mix_in(sections: list[Section], at, fit_share: float, phrase_bars: tuple[int, ...], cfg: CuesConfig) -> Cue:  # noqa: ANN001
-    beat = [i for i, s in enumerate(sections) if s.beat_share >= 0.5]
+    beat = [i for i, s in enumerate(sections) if s.beat_share >= cfg.min_beat_share]
     if not beat:
         return Cue("mix_in", None, None, 0.0, None, "no section with a steady beat to blend over")
     i = beat[0]

@@ -7,8 +7,8 @@ six minutes; :func:`grid_from_beats` takes a tracked beat array (and downbeats w
 as the beat tracker provides one. Both give a :class:`BeatGrid`; the rest of the structure layer
 only sees bars (downbeat times).
 
-:func:`grid_fit` says whether the grid follows the music: a tempo change or a free-time track
-leaves most bars with no onsets on their beats.
+:func:`beat_phase_fit` says whether the grid follows the music: a tempo change slides the
+onsets off the grid's beats, a free-time track has no pulse to sit on.
 """
 
 from __future__ import annotations
@@ -74,51 +74,65 @@ def grid_from_beats(beats_s: np.ndarray, cfg: GridConfig, downbeats_s: np.ndarra
 
 
 def refine_grid(onset: np.ndarray, fps: float, period_s: float, t0_s: float, cfg: GridConfig) -> tuple[float, float]:
-    """``(period_s, t0_s)`` maximising the mean onset strength at the beats, near the given pair."""
+    """``(period_s, t0_s)`` maximising the mean onset strength at the beats, near the given pair.
+
+    Coarse to fine: ``refine_steps`` periods over +-``refine_period_pct``, then the same number
+    within one coarse step of the best, each with phases within +-``refine_phase_beats``.
+    """
     o = np.asarray(onset, dtype=np.float64)
     o = o - np.convolve(o, np.ones(int(fps) | 1) / (int(fps) | 1), mode="same")  # pulses, not loudness
     frames = np.arange(o.size)
-    periods = period_s * (1.0 + np.linspace(-1.0, 1.0, cfg.refine_steps) * cfg.refine_period_pct / 100.0)
-    phases = t0_s + period_s * np.linspace(-cfg.refine_phase_beats, cfg.refine_phase_beats, 9)
     duration_s = o.size / fps
+    phases = np.linspace(-cfg.refine_phase_beats, cfg.refine_phase_beats, 9)
     best = (-np.inf, period_s, t0_s)
-    for p in periods:
-        k = np.arange(-int(t0_s / p) - 1, int((duration_s - t0_s) / p) + 1)
-        for t in phases:
-            times = t + k * p
-            times = times[(times >= 0) & (times < duration_s)]
-            if times.size < 2:
-                continue
-            score = float(np.interp(times * fps, frames, o).mean())
-            if score > best[0]:
-                best = (score, float(p), float(t))
+    half = cfg.refine_period_pct / 100.0
+    for center, width in ((period_s, half), (None, 2.0 * half / max(cfg.refine_steps - 1, 1))):
+        c = best[1] if center is None else center
+        for p in c * (1.0 + np.linspace(-width, width, cfg.refine_steps)):
+            k = np.arange(-int(t0_s / p) - 1, int((duration_s - t0_s) / p) + 1)
+            for t in t0_s + period_s * phases:
+                times = t + k * p
+                times = times[(times >= 0) & (times < duration_s)]
+                if times.size < 2:
+                    continue
+                score = float(np.interp(times * fps, frames, o).mean())
+                if score > best[0]:
+                    best = (score, float(p), float(t))
     return best[1], best[2]
 
 
-def grid_fit(onset: np.ndarray, fps: float, grid: BeatGrid, cfg: GridConfig) -> tuple[float, np.ndarray]:
-    """Share of active bars whose beats carry ``fit_min_ratio`` x the bar's mean onset strength.
+def beat_phase_fit(onset: np.ndarray, fps: float, grid: BeatGrid, cfg: GridConfig) -> tuple[float, np.ndarray, np.ndarray]:
+    """Whether each bar has a pulse, and whether the grid's beats sit on it.
 
-    Returns ``(share, fits)`` with one boolean per bar; bars with almost no onsets (silence, a pad)
-    count as neither. A tempo change makes the grid slide off the beats: the share drops.
+    For each window of ``fit_window_bars`` bars the onset strength is sampled on the grid's beats
+    shifted by ``k / phase_steps`` of a beat. ``pulse``: the best shift collects ``pulse_min_contrast``
+    x the mean over all shifts (a beat is there, syncopated or not). ``fits``: a pulse whose best
+    shift is within ``fit_tolerance_beats`` of the grid (a tempo change slides it away).
+    Returns ``(share of pulse bars that fit, pulse, fits)``, one boolean per bar.
     """
     o = np.asarray(onset, dtype=np.float64)
-    if o.size == 0 or grid.n_bars == 0:
-        return 0.0, np.zeros(grid.n_bars, dtype=bool)
+    n = grid.n_bars
+    pulse = np.zeros(n, dtype=bool)
+    fits = np.zeros(n, dtype=bool)
+    if o.size == 0 or n == 0 or grid.beats_s.size < 2:
+        return 0.0, pulse, fits
     frames = np.arange(o.size)
-    edges = np.append(grid.downbeats_s, grid.downbeats_s[-1] + max(grid.bar_s, 60.0 / max(grid.bpm, _EPS) * cfg.beats_per_bar))
-    lo = np.clip((edges[:-1] * fps).astype(int), 0, o.size)
-    hi = np.clip((edges[1:] * fps).astype(int), 0, o.size)
-    csum = np.concatenate([[0.0], np.cumsum(o)])
-    bar_mean = (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)
-    on_beats = np.interp(grid.beats_s * fps, frames, o)
-    bar_of_beat = np.clip(np.searchsorted(grid.downbeats_s, grid.beats_s, side="right") - 1, 0, grid.n_bars - 1)
-    beat_mean = np.bincount(bar_of_beat, weights=on_beats, minlength=grid.n_bars) / np.maximum(
-        np.bincount(bar_of_beat, minlength=grid.n_bars), 1
-    )
-    active = bar_mean > 0.25 * float(np.mean(o)) + _EPS
-    fits = active & (beat_mean >= cfg.fit_min_ratio * bar_mean)
-    share = float(fits.sum() / active.sum()) if active.any() else 0.0
-    return share, fits
+    period = float(np.median(np.diff(grid.beats_s)))
+    shifts = np.arange(cfg.phase_steps) / cfg.phase_steps
+    bar_of_beat = np.searchsorted(grid.downbeats_s, grid.beats_s, side="right") - 1
+    w = max(1, cfg.fit_window_bars)
+    for a in range(0, n, w):
+        beats = grid.beats_s[(bar_of_beat >= a) & (bar_of_beat < a + w)]
+        if beats.size < 2:
+            continue
+        comb = np.interp((beats[None, :] + shifts[:, None] * period) * fps, frames, o).mean(axis=1)
+        if comb.mean() <= _EPS or comb.max() < cfg.pulse_min_contrast * comb.mean():
+            continue
+        best = float(shifts[int(np.argmax(comb))])
+        pulse[a : a + w] = True
+        fits[a : a + w] = min(best, 1.0 - best) <= cfg.fit_tolerance_beats
+    share = float(fits.sum() / pulse.sum()) if pulse.any() else 0.0
+    return share, pulse, fits
 
 
 def phrase_starts(n_bars: int, phase_bar: int, phrase_bars: int) -> np.ndarray:

@@ -9,7 +9,7 @@ from typing import Any
 
 from dj_pipeline.structure.analyze import TrackStructure
 
-STRUCTURE_COLUMNS = ["track_id", "grid_source", "bpm", "first_downbeat_s", "bar_s", "n_bars", "phrase_phase", "grid_fit", "n_sections", "reason"]
+STRUCTURE_COLUMNS = ["track_id", "grid_source", "bpm", "first_downbeat_s", "bar_s", "n_bars", "phrase_phase", "grid_fit", "n_sections", "reason", "bar_level_db"]
 SECTION_COLUMNS = ["track_id", "section", "label", "start_s", "end_s", "start_bar", "n_bars", "level_db", "low_db", "novelty"]
 CUE_COLUMNS = ["track_id", "type", "time_s", "bar", "confidence", "length_bars", "reason"]
 
@@ -27,6 +27,7 @@ def structure_row(track_id: str, s: TrackStructure) -> dict[str, Any]:
         "grid_fit": s.fit_share,
         "n_sections": len(s.sections),
         "reason": s.reason,
+        "bar_level_db": [round(float(x), 1) for x in s.curves.level_db] if s.curves is not None else [],
     }
 
 

@@ -28,7 +28,8 @@ class BarCurves:
     level_db: np.ndarray
     low_db: np.ndarray
     onset: np.ndarray
-    fits: np.ndarray  # the bar's beats carry its onsets (see grid.grid_fit)
+    pulse: np.ndarray  # the bar has a beat (see grid.beat_phase_fit)
+    audible: np.ndarray  # louder than silence_db, on more than a stray frame
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,21 @@ class Section:
     level_db: float
     low_db: float
     novelty: float  # novelty of the boundary the section starts at (0 for the first)
-    beat_share: float  # share of its bars whose beats carry the onsets
+    beat_share: float  # share of its bars with a pulse
 
 
 def bar_curves(
-    rms_db: np.ndarray, low_db: np.ndarray, onset: np.ndarray, fps: float, downbeats_s: np.ndarray, bar_s: float, fits: np.ndarray
+    rms_db: np.ndarray,
+    low_db: np.ndarray,
+    onset: np.ndarray,
+    fps: float,
+    downbeats_s: np.ndarray,
+    bar_s: float,
+    pulse: np.ndarray,
+    cfg: SectionsConfig,
 ) -> BarCurves:
-    """Per-bar power-mean loudness and low band, and mean onset strength relative to the track."""
+    """Per-bar power-mean loudness and low band (dB), mean onset strength relative to the track,
+    and whether the bar is audible (above ``silence_db`` on at least ``min_audible_share`` of its frames)."""
     n = int(min(rms_db.size, low_db.size, onset.size))
     edges = np.append(downbeats_s, downbeats_s[-1] + bar_s) if downbeats_s.size else np.zeros(1)
     lo = np.clip(np.round(edges[:-1] * fps).astype(int), 0, n)
@@ -57,30 +66,35 @@ def bar_curves(
 
     level = 10.0 * np.log10(np.maximum(per_bar(10.0 ** (rms_db / 10.0)), _EPS))
     low = 10.0 * np.log10(np.maximum(per_bar(10.0 ** (low_db / 10.0)), _EPS))
+    audible = (level > cfg.silence_db) & (per_bar((rms_db > cfg.silence_db).astype(np.float64)) >= cfg.min_audible_share)
     act = per_bar(onset)
     act = act / (float(np.mean(onset[:n])) + _EPS) if n else act
     empty = hi <= lo
-    level[empty], low[empty], act[empty] = -120.0, -120.0, 0.0
-    return BarCurves(level, low, act, np.asarray(fits, dtype=bool))
+    level[empty], low[empty], act[empty], audible[empty] = -120.0, -120.0, 0.0, False
+    return BarCurves(level, low, act, np.asarray(pulse, dtype=bool), audible)
 
 
 def audible_span(curves: BarCurves, cfg: SectionsConfig) -> tuple[int, int]:
-    """``[first, last)`` bars louder than ``silence_db`` (lead-in and tail silence cut off)."""
-    loud = np.flatnonzero(curves.level_db > cfg.silence_db)
+    """``[first, last)`` audible bars (lead-in and tail silence cut off)."""
+    loud = np.flatnonzero(curves.audible)
     return (int(loud[0]), int(loud[-1]) + 1) if loud.size else (0, 0)
 
 
-def bar_novelty(curves: BarCurves, cfg: SectionsConfig) -> np.ndarray:
-    """Novelty of a boundary before each bar (index ``b``: between bar ``b-1`` and bar ``b``)."""
+def bar_novelty(curves: BarCurves, span: tuple[int, int], cfg: SectionsConfig) -> np.ndarray:
+    """Novelty of a boundary before each bar (index ``b``: between bar ``b-1`` and bar ``b``).
+
+    Only bars inside ``span`` (the audible bars) are compared, so the music's own start and end
+    are not boundaries; outside it the novelty is 0.
+    """
+    first, last = span
     feats = np.stack(
         [curves.level_db / cfg.level_scale_db, np.maximum(curves.low_db, -90.0) / cfg.level_scale_db, curves.onset / cfg.onset_scale]
     )
-    n = feats.shape[1]
     csum = np.concatenate([np.zeros((3, 1)), np.cumsum(feats, axis=1)], axis=1)
     w = cfg.novelty_half_width_bars
-    out = np.zeros(n)
-    for b in range(1, n):
-        wb, wa = min(w, b), min(w, n - b)
+    out = np.zeros(feats.shape[1])
+    for b in range(first + 1, last):
+        wb, wa = min(w, b - first), min(w, last - b)
         before = (csum[:, b] - csum[:, b - wb]) / wb
         after = (csum[:, b + wa] - csum[:, b]) / wa
         out[b] = float(np.abs(after - before).sum()) * min(wb, wa, 2) / 2.0  # one-bar edges count half
@@ -94,9 +108,7 @@ def pick_boundaries(novelty: np.ndarray, span: tuple[int, int], hyper_bars: int,
     novelty peaks are highest in sum; novelty on that phase is weighted by ``hypermeter_bonus``.
     """
     first, last = span
-    nov = novelty.copy()
-    nov[: first + 1] = 0.0
-    nov[last:] = 0.0
+    nov = novelty
     peaks = np.flatnonzero((nov[1:-1] >= nov[:-2]) & (nov[1:-1] > nov[2:])) + 1 if nov.size > 2 else np.zeros(0, int)
     phase = int(np.argmax([nov[peaks[peaks % hyper_bars == p]].sum() for p in range(hyper_bars)])) if hyper_bars > 1 else 0
     weighted = nov.copy()
@@ -120,7 +132,7 @@ def make_sections(curves: BarCurves, boundaries: list[int], span: tuple[int, int
     for a, b in zip(edges[:-1], edges[1:]):
         lv = float(10.0 * np.log10(np.mean(10.0 ** (curves.level_db[a:b] / 10.0)) + _EPS))
         lw = float(10.0 * np.log10(np.mean(10.0 ** (curves.low_db[a:b] / 10.0)) + _EPS))
-        raw.append((a, b - a, lv, lw, float(novelty[a]) if a > first else 0.0, float(curves.fits[a:b].mean())))
+        raw.append((a, b - a, lv, lw, float(novelty[a]) if a > first else 0.0, float(curves.pulse[a:b].mean())))
     names = label_sections([r[2] for r in raw], [r[3] for r in raw], labels)
     return [Section(name, a, n, round(lv, 2), round(lw, 2), round(nv, 3), round(bs, 3)) for name, (a, n, lv, lw, nv, bs) in zip(names, raw)]
 
