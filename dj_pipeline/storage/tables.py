@@ -23,9 +23,11 @@ SCAN_ERRORS_FILE = "scan.parquet"
 SAMPLE_CATALOG_ASSET = "sample_catalog"
 SAMPLE_ERRORS_ASSET = "sample_errors"
 # Batch-partitioned, per-track assets (every row has track_id and batch).
-BATCH_ASSETS: tuple[str, ...] = ("track_windows", "track_features", "track_embeddings")
+BATCH_ASSETS: tuple[str, ...] = ("track_windows", "track_features", "track_embeddings", "track_structure")
 # Batch assets that run only when asked for (``dj ingest --drum-profiles``).
 OPTIONAL_BATCH_ASSETS: tuple[str, ...] = ("track_drum_profiles",)
+# Per-track tables the track_structure asset writes beside its own file (same batch layout).
+STRUCTURE_TABLES: tuple[str, ...] = ("track_sections", "track_cues")
 # Whole-library tables written by one unpartitioned asset each.
 SINGLE_FILE_ASSETS: tuple[str, ...] = ("sample_roles", "role_pools", "sample_errors")
 # transient: retried by the next ingest (file vanished, I/O error); retries: how often it was (dj_pipeline.errors)
@@ -116,7 +118,7 @@ def read_asset(
     can pass the ``catalog`` (:func:`read_catalog`) it already holds, so it is read once.
     """
     paths = data_dir if isinstance(data_dir, DataPaths) else DataPaths(data_dir)
-    if name in ("ingest_errors", "tracks", CATALOG_ASSET, *BATCH_ASSETS, *OPTIONAL_BATCH_ASSETS):
+    if name in ("ingest_errors", "tracks", CATALOG_ASSET, *BATCH_ASSETS, *OPTIONAL_BATCH_ASSETS, *STRUCTURE_TABLES):
         catalog = read_catalog(paths) if catalog is None else catalog
     if name == "ingest_errors":
         return read_errors(paths, catalog)
@@ -126,7 +128,7 @@ def read_asset(
         errors = read_errors(paths, catalog)
         failed = set(errors.loc[errors["stage"] != "scan", "track_id"].dropna())
         return catalog[~catalog["track_id"].isin(failed)].reset_index(drop=True)
-    if name in BATCH_ASSETS or name in OPTIONAL_BATCH_ASSETS:
+    if name in BATCH_ASSETS or name in OPTIONAL_BATCH_ASSETS or name in STRUCTURE_TABLES:
         cols = None if columns is None else list(dict.fromkeys([*columns, "track_id", "batch"]))
         df = read_parquet_files(list_batch_files(paths.asset_dir(name)), columns=cols)
         if df.empty or catalog.empty:
