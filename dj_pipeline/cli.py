@@ -44,6 +44,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     report = run_ingest(
         args.library, args.data, args.samples, args.profile, args.backend, args.model, args.device,
         show_progress=not args.quiet, drum_profiles=args.drum_profiles,
+        retry_errors=args.retry_errors, force_paths=args.force, allow_deletions=args.allow_deletions,
     )  # fmt: skip
     print(f"ingest done in {report.seconds:.1f}s: {len(report.batches_processed)} batch(es) processed, "
           f"library assets {'refreshed' if report.library_refreshed else 'unchanged'}")  # fmt: skip
@@ -174,6 +175,17 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see `{self.prog} -h`)\n")
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    """``dagster dev`` on this project, with the data dir's instance (its dagster.yaml written first)."""
+    import subprocess
+
+    from dj_pipeline.dagster_home import ui_command
+    from dj_pipeline.storage import DataPaths
+
+    argv, env = ui_command(DataPaths(args.data).root, args.library, args.port)
+    return subprocess.call(argv, env=env)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="dj", description="dj_pipeline: analyse a DJ library and recommend what to play next.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -189,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cuda, mps or cpu for CLAP (default: auto)")
     p.add_argument("--drum-profiles", action="store_true", help="also store each track's drum-role shares (a few s per track)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--retry-errors", action="store_true", help="try every file listed in ingest_errors again")
+    p.add_argument("--force", nargs="*", default=None, metavar="PATH", help="analyse these files/folders again (none given: all)")
+    p.add_argument("--allow-deletions", action="store_true", help="drop missing tracks; accept an empty library or vanished folder")
     _data_arg(p)
     p.set_defaults(func=cmd_ingest)
 
@@ -257,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set-length", type=int, default=10)
     _data_arg(p)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ui", parents=[common], help="open the Dagster UI (dagster dev) on the data directory's instance")
+    p.add_argument("--library", default=None, help="folder of audio tracks the UI's runs scan (default: $DJ_LIBRARY_DIR)")
+    p.add_argument("--port", type=int, default=3000)
+    _data_arg(p)
+    p.set_defaults(func=cmd_ui)
     return parser
 
 

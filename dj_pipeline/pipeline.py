@@ -19,7 +19,10 @@ from pathlib import Path
 
 from dagster import AssetsDefinition, DagsterInstance, materialize
 
+from dj_pipeline.dagster_home import INSTANCE_YAML, prepare_dagster_home  # noqa: F401 - INSTANCE_YAML re-exported
 from dj_pipeline.errors import UserError
+from dj_pipeline.ingest_options import resolve_force_paths, scan_line, user_errors_unwrapped
+from dj_pipeline.preflight import check_ingest_config
 from dj_pipeline.storage import DataPaths
 from dj_pipeline.storage.parquet import clean_stale_temp_files
 from dj_pipeline.storage.tables import BATCH_ASSETS, OPTIONAL_BATCH_ASSETS, read_catalog
@@ -28,6 +31,8 @@ INGEST_STATE_FILE = "ingest_state.json"
 RUN_PID_TAG = "dj/pid"
 RUN_HOST_TAG = "dj/host"
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The scan's only expected failure is a user error (library unmounted) that the CLI prints as one line.
+SCAN_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass
@@ -40,24 +45,8 @@ class IngestReport:
 
 def dagster_instance(paths: DataPaths) -> DagsterInstance:
     """The persistent local Dagster instance under the data directory."""
-    home = paths.dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(home)
-    yaml_file = home / "dagster.yaml"
-    if not yaml_file.exists():
-        yaml_file.write_text(INSTANCE_YAML, encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(paths.dagster_home))
     return DagsterInstance.get()
-
-
-# The instance the CLI creates (and `dagster dev` uses with the same DAGSTER_HOME): no telemetry,
-# and every concurrency pool limited to 1 — `duckdb_writer` (DuckDB allows one writer) and
-# `embedding_device` (one model on the GPU at a time).
-INSTANCE_YAML = """telemetry:
-  enabled: false
-concurrency:
-  pools:
-    default_limit: 1
-"""
 
 
 def release_dead_runs(instance: DagsterInstance) -> list[str]:
@@ -170,8 +159,15 @@ def run_ingest(
     show_progress: bool = True,
     echo: Callable[[str], None] = print,
     drum_profiles: bool = False,
+    retry_errors: bool = False,
+    force_paths: list[str] | None = None,
+    allow_deletions: bool = False,
 ) -> IngestReport:
-    """Materialize every asset for ``library_dir`` incrementally; raises ``UserError`` for bad input."""
+    """Materialize every asset for ``library_dir`` incrementally; raises ``UserError`` for bad input.
+
+    ``retry_errors``: try every file in ``ingest_errors`` again; ``force_paths``: analyse these
+    files or folders again (``[]``: the whole library); ``allow_deletions``: drop missing tracks.
+    """
     from dj_pipeline.assets.resources import settings_from_env
     from dj_pipeline.automation import library_signature
     from dj_pipeline.definitions import defs
@@ -182,6 +178,8 @@ def run_ingest(
         raise UserError(f"library folder not found: {library}")
     if samples_dir is not None and not Path(samples_dir).expanduser().is_dir():
         raise UserError(f"samples folder not found: {samples_dir}")
+    check_ingest_config(sampling_profile, embedding_backend, embedding_model)  # before anything is written
+    forced = resolve_force_paths(library, force_paths)
     paths = DataPaths(data_dir).ensure()
     clean_stale_temp_files(paths.parquet_dir)
     settings = settings_from_env(
@@ -193,6 +191,9 @@ def run_ingest(
         embedding_model=embedding_model or "",
         device=device or "",
         show_progress=show_progress,
+        retry_errors=retry_errors,
+        force_paths=forced,
+        allow_deletions=allow_deletions,
     )
     logging.getLogger("dagster").setLevel(logging.WARNING)
     instance = dagster_instance(paths)
@@ -205,23 +206,21 @@ def run_ingest(
     t0 = time.perf_counter()
     report = IngestReport()
 
-    def run(names: list[str], partition_key: str | None = None) -> None:
+    def run(names: list[str], partition_key: str | None = None, run_config: dict = QUIET_RUN_CONFIG) -> None:
         targets = {assets[n].key for n in names}
         own_checks = [c for c in checks if {k.asset_key for k in c.check_keys} <= targets]
         result = materialize(
             [*(assets[n] for n in names), *own_checks], instance=instance, resources=resources, partition_key=partition_key,
-            run_config=QUIET_RUN_CONFIG, raise_on_error=True, tags=run_tags,
+            run_config=run_config, raise_on_error=True, tags=run_tags,
         )  # fmt: skip
         if not result.success:  # pragma: no cover - raise_on_error raises first
             raise RuntimeError(f"materialization of {names} failed")
 
-    run(["track_catalog"])
+    with user_errors_unwrapped():
+        run(["track_catalog"], run_config=SCAN_RUN_CONFIG)
     scan = _last_metadata(instance, "track_catalog")
     report.scan = scan
-    echo(
-        f"scan: {scan.get('tracks', 0)} tracks ({scan.get('new', 0)} new, {scan.get('changed', 0)} changed, "
-        f"{scan.get('deleted', 0)} deleted, {scan.get('unchanged', 0)} unchanged), {scan.get('errors', 0)} unreadable files"
-    )
+    echo(scan_line(scan))
     embedding = requested_embedding(embedding_backend, embedding_model)
     optional = OPTIONAL_BATCH_ASSETS if drum_profiles else ()
     for batch, missing in pending_batches(paths, embedding, optional).items():
@@ -230,7 +229,7 @@ def run_ingest(
         report.batches_processed.append(batch)
     # Without --samples the drum-role tables of an earlier ingest are kept as they are.
     library_assets = [n for n in LIBRARY_ASSETS if n in assets and (settings.samples_dir or n not in ROLE_ASSETS)]
-    changed = bool(report.batches_processed or scan.get("deleted") or scan.get("changed"))
+    changed = bool(report.batches_processed or any(scan.get(k) for k in ("deleted", "changed", "missing", "returned")))
     state = load_state(paths)
     samples_signature = library_signature(settings.samples_dir) if settings.samples_dir else state.get("samples_signature")
     # A refresh that failed or was killed part-way leaves the flag set, so the next ingest redoes

@@ -17,21 +17,24 @@ from dj_pipeline.errors import UserError
 
 
 def _config_loaders() -> dict[str, Callable[[], Any]]:
-    from dj_pipeline.analysis import load_analysis_config
-    from dj_pipeline.config.embeddings import load_embeddings_config
-    from dj_pipeline.config.ingest import load_ingest_config
-    from dj_pipeline.config.recommend import load_recommend_config
-    from dj_pipeline.config.roles import load_roles_config
-    from dj_pipeline.config.windows import load_windows_config
+    """``<name>.yaml`` -> ``dj_pipeline.config.<name>.load_<name>_config`` for every packaged YAML file.
 
-    return {
-        "ingest.yaml": load_ingest_config,
-        "windows.yaml": load_windows_config,
-        "analysis.yaml": load_analysis_config,
-        "embeddings.yaml": load_embeddings_config,
-        "roles.yaml": load_roles_config,
-        "recommend.yaml": load_recommend_config,
-    }
+    Found by name, so a configuration file added later is checked without touching this module.
+    """
+    import importlib
+
+    from dj_pipeline.config import CONFIG_DIR
+
+    loaders: dict[str, Callable[[], Any]] = {}
+    for f in sorted(CONFIG_DIR.glob("*.yaml")):
+        try:
+            module = importlib.import_module(f"dj_pipeline.config.{f.stem}")
+        except ImportError:
+            continue
+        load = getattr(module, f"load_{f.stem}_config", None)
+        if callable(load):
+            loaders[f.name] = load
+    return loaders
 
 
 def check_ingest_config(sampling_profile: str | None, embedding_backend: str, embedding_model: str | None) -> None:
