@@ -166,3 +166,25 @@ def track_drum_profiles(context: AssetExecutionContext, settings: DJSettings) ->
         context, settings, "track_drum_profiles", "drum_profiles",
         lambda tracks, windows: drum_profiles_for_batch(tracks, windows, settings.show_progress),
     )  # fmt: skip
+
+
+@batch_asset(
+    deps=[track_catalog],
+    group_name="tracks",
+    automation_condition=AutomationCondition.on_missing(),
+    description=(
+        "Audio fingerprint per track (spectrogram-peak landmarks, fingerprint.yaml) and duplicate_of: "
+        "the track id of the library track this file is a copy of (an excerpt, a re-encode, another format)."
+    ),
+)
+def track_fingerprints(context: AssetExecutionContext, settings: DJSettings) -> MaterializeResult:
+    from dj_pipeline.fingerprint.stage import ASSET, fingerprints_for_batch
+    from dj_pipeline.storage import read_asset
+
+    existing = read_asset(settings.paths, ASSET)
+    workers = load_ingest_config().workers
+    return _materialize(
+        context, settings, ASSET, "fingerprints",
+        lambda tracks: fingerprints_for_batch(tracks, existing, settings.show_progress, workers),
+        lambda rows: {"duplicates": MetadataValue.int(int(rows["duplicate_of"].notna().sum()) if "duplicate_of" in rows else 0)},
+    )  # fmt: skip

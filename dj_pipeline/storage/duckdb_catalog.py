@@ -75,6 +75,11 @@ def view_statements(paths: DataPaths) -> dict[str, str]:
         )
     else:
         views["tracks"] = "SELECT * FROM track_catalog"
+    fingerprints_dir = paths.asset_dir("track_fingerprints")
+    if list_batch_files(fingerprints_dir):  # duplicate_of: copies of one recording (issue 14)
+        from dj_pipeline.fingerprint.stage import tracks_view_sql
+
+        views["tracks"] = tracks_view_sql(views["tracks"], _glob(fingerprints_dir))
     for asset in (*BATCH_ASSETS, *OPTIONAL_BATCH_ASSETS, *STRUCTURE_TABLES):
         if list_batch_files(paths.asset_dir(asset)):
             views[asset] = (

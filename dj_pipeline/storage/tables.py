@@ -23,7 +23,7 @@ SCAN_ERRORS_FILE = "scan.parquet"
 SAMPLE_CATALOG_ASSET = "sample_catalog"
 SAMPLE_ERRORS_ASSET = "sample_errors"
 # Batch-partitioned, per-track assets (every row has track_id and batch).
-BATCH_ASSETS: tuple[str, ...] = ("track_windows", "track_features", "track_embeddings", "track_structure")
+BATCH_ASSETS: tuple[str, ...] = ("track_windows", "track_features", "track_embeddings", "track_structure", "track_fingerprints")
 # Batch assets that run only when asked for (``dj ingest --drum-profiles``).
 OPTIONAL_BATCH_ASSETS: tuple[str, ...] = ("track_drum_profiles",)
 # Per-track tables the track_structure asset writes beside its own file (same batch layout).
@@ -127,7 +127,10 @@ def read_asset(
             return catalog
         errors = read_errors(paths, catalog)
         failed = set(errors.loc[errors["stage"] != "scan", "track_id"].dropna())
-        return catalog[~catalog["track_id"].isin(failed)].reset_index(drop=True)
+        from dj_pipeline.fingerprint.stage import add_duplicate_of  # copies of one recording (issue 14)
+
+        tracks = catalog[~catalog["track_id"].isin(failed)].reset_index(drop=True)
+        return add_duplicate_of(tracks, read_asset(paths, "track_fingerprints", ["track_id", "duplicate_of"], catalog))
     if name in BATCH_ASSETS or name in OPTIONAL_BATCH_ASSETS or name in STRUCTURE_TABLES:
         cols = None if columns is None else list(dict.fromkeys([*columns, "track_id", "batch"]))
         df = read_parquet_files(list_batch_files(paths.asset_dir(name)), columns=cols)

@@ -1,0 +1,96 @@
+"""Audio fingerprints: an excerpt, a re-encode and another format of a recording are recognised;
+another recording is not; duplicates point at the full-length original."""
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from dj_pipeline.config.fingerprint import load_fingerprint_config
+from dj_pipeline.fingerprint import FingerprintIndex, find_duplicates, fingerprint_file
+from dj_pipeline.fingerprint.stage import add_duplicate_of
+
+CFG = load_fingerprint_config()
+SR = 22050
+
+
+def _song(seed: int, seconds: float = 60.0) -> np.ndarray:
+    """A melody of decaying random notes over a kick pattern: peaks a fingerprint can anchor on."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    y = np.zeros(n, dtype=np.float64)
+    t = np.arange(int(0.4 * SR)) / SR
+    for start in rng.uniform(0, seconds - 0.5, int(8 * seconds)):
+        f = 110.0 * 2 ** (rng.integers(0, 48) / 12)
+        note = np.sin(2 * np.pi * f * t) * np.exp(-t * rng.uniform(4, 12)) * rng.uniform(0.1, 0.4)
+        i = int(start * SR)
+        y[i : i + len(note)] += note
+    kick = np.sin(2 * np.pi * 55 * t[: SR // 8]) * np.exp(-t[: SR // 8] * 30)
+    for i in range(0, n - len(kick), SR // 2):
+        y[i : i + len(kick)] += 0.5 * kick
+    return (0.8 * y / np.abs(y).max()).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fp")
+    paths = []
+    for seed in range(3):
+        p = out / f"song{seed}.wav"
+        sf.write(p, _song(seed), SR)
+        paths.append(p)
+    return out, paths
+
+
+def _index(paths):
+    fps = [fingerprint_file(p, CFG) for p in paths]
+    return FingerprintIndex([p.name for p in paths], [h for h, _ in fps], [t for _, t in fps], CFG)
+
+
+def test_an_excerpt_is_found_at_its_offset_and_another_song_is_not(songs):
+    out, paths = songs
+    y, _ = sf.read(paths[1], dtype="float32")
+    excerpt = out / "excerpt.flac"
+    sf.write(excerpt, y[int(17.3 * SR) : int(47.3 * SR)], SR)  # 30 s from 17.3 s: off the frame grid
+    index = _index([paths[0], paths[1]])
+    hits = index.match(*fingerprint_file(excerpt, CFG))
+    assert [h.track_id for h in hits] == ["song1.wav"]
+    assert hits[0].share >= CFG.min_aligned_share and hits[0].offset_s == pytest.approx(17.3, abs=0.1)
+    assert index.match(*fingerprint_file(paths[2], CFG)) == []  # a different recording
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+@pytest.mark.parametrize("codec", [["-c:a", "libmp3lame", "-b:a", "128k", "x.mp3"], ["-c:a", "libvorbis", "-q:a", "3", "x.ogg"]])
+def test_a_reencode_in_another_format_is_recognised(songs, codec):
+    out, paths = songs
+    target = out / codec[-1]
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(paths[2]), "-ar", "44100", *codec[:-1], str(target)], check=True)
+    hits = _index(paths).match(*fingerprint_file(target, CFG))
+    assert hits and hits[0].track_id == "song2.wav" and hits[0].share >= 0.4
+
+
+def test_duplicates_point_at_the_full_length_original(songs):
+    out, paths = songs
+    y, _ = sf.read(paths[0], dtype="float32")
+    short = out / "short.wav"
+    sf.write(short, y[5 * SR : 35 * SR], SR)
+    fps = {p.name: fingerprint_file(p, CFG) for p in (short, paths[0], paths[1])}
+    ids = list(fps)
+    durations = [30.0, 60.0, 60.0]
+    empty = FingerprintIndex([], [], [], CFG)
+    dups = find_duplicates(ids, [fps[i][0] for i in ids], [fps[i][1] for i in ids], durations, empty)
+    assert dups == {"short.wav": "song0.wav"}
+    # against an existing library: the new full track is the copy of the track already there
+    existing = FingerprintIndex(["short.wav"], [fps["short.wav"][0]], [fps["short.wav"][1]], CFG)
+    assert find_duplicates(["song0.wav"], [fps["song0.wav"][0]], [fps["song0.wav"][1]], [60.0], existing) == {"song0.wav": "short.wav"}
+
+
+def test_duplicate_of_drops_when_the_original_left_the_library():
+    import pandas as pd
+
+    tracks = pd.DataFrame({"track_id": ["a", "b", "c"]})
+    fps = pd.DataFrame({"track_id": ["a", "b", "c"], "duplicate_of": [None, "a", "gone"]})
+    assert [None if pd.isna(v) else v for v in add_duplicate_of(tracks, fps)["duplicate_of"]] == [None, "a", None]
+    assert add_duplicate_of(tracks, pd.DataFrame())["duplicate_of"].isna().all()
