@@ -114,7 +114,8 @@ def actor_results(
     """``process(fn, item)`` for every item in embedding actors, ``embed_tracks_per_call`` tracks a call.
 
     Actors are not restarted by Ray (a restart could wait forever for the CPU of a lost node while
-    the other actors hold theirs); a call whose actor died is given to another actor instead.
+    the other actors hold theirs); a call whose actor died is given to another actor instead, and
+    an actor with nothing left to do is ended at once, so one still waiting for resources gets them.
     """
     import ray
     from ray.exceptions import ObjectLostError, RayActorError
@@ -141,10 +142,13 @@ def actor_results(
             i, actor = pending.pop(ref)
             try:
                 done = ray.get(ref)
-                idle.append(actor)
             except (RayActorError, ObjectLostError):  # the actor (or its node) is gone: the call goes to another
                 todo.appendleft(i)
                 continue
+            if todo:
+                idle.append(actor)
+            else:  # nothing left to hand out: free its CPU/GPU for an actor still waiting for one
+                ray.kill(actor)
             yield from zip(range(i * size, i * size + len(done)), done)
     finally:
         for actor in idle + [a for _, a in pending.values()]:
