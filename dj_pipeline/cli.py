@@ -135,10 +135,17 @@ def cmd_roles(args: argparse.Namespace) -> int:
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     from dj_pipeline.config.recommend import load_recommend_config
-    from dj_pipeline.query import recommend_text
+    from dj_pipeline.query import recommend_overrides, recommend_text
 
-    config = load_recommend_config(overrides={"key": {"energy_boost": True}} if args.energy_boost else None)
+    config = load_recommend_config(overrides=recommend_overrides(args.energy_boost, args.stay_in_style, args.artist_window, args.half_double))
     print(recommend_text(args.current, args.goal, args.top_k, args.history or [], args.json, args.data, args.session, args.plan, config))
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    from dj_pipeline.query import similar_text
+
+    print(similar_text(args.track, args.top_k, args.json, args.data))
     return 0
 
 
@@ -226,9 +233,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session", default=None, help="keep a named set's history in the data dir (survives restarts)")
     p.add_argument("--plan", default=None, help='set plan for the session, e.g. "warm-up 30 min -> peak -> release"')
     p.add_argument("--energy-boost", action="store_true", help="also allow the +2/+7 Camelot energy-boost moves")
+    p.add_argument("--stay-in-style", action="store_true", help="only tracks of the current track's style (genre tag, else sound)")
+    p.add_argument("--artist-window", type=int, default=None, help="no artist of the last N tracks played (default 1: not back to back; 0: off)")
+    p.add_argument("--half-double", action="store_true", help="allow half/double-time jumps at any tempo (default: D&B <-> half-time only)")
     p.add_argument("--json", action="store_true")
     _data_arg(p)
     p.set_defaults(func=cmd_recommend)
+
+    p = sub.add_parser("similar", parents=[common], help="library tracks that sound nearest a track (no goal, no filters)")
+    p.add_argument("track", help="track id, library path or any audio file")
+    p.add_argument("--top-k", type=positive_int, default=10)
+    p.add_argument("--json", action="store_true")
+    _data_arg(p)
+    p.set_defaults(func=cmd_similar)
 
     p = sub.add_parser("search", parents=[common], help="find tracks by a text description (needs the clap backend)")
     p.add_argument("text")

@@ -47,6 +47,7 @@ class Recommender:
         config: RecommendConfig | None = None,
         engine: RecommendationEngine | None = None,
         external_analyzer: ExternalAnalyzer | None = None,
+        fingerprints: Any | None = None,
     ) -> None:
         """Loads the assets of ``data_dir`` (``$DJ_DATA_DIR`` or ``./data`` by default); pass an
         ``engine`` to use an in-memory library instead. Raises EmptyLibraryError before an ingest."""
@@ -61,6 +62,8 @@ class Recommender:
                 self._by_path[path] = str(track_id)
         self._external = external_analyzer
         self._external_cache: dict[tuple[str, int, int], CurrentTrack] = {}
+        self._fingerprints = fingerprints  # a FingerprintIndex; read from the data dir when first needed
+        self.identified: dict[str, str] = {}  # outside file -> the library track it is a recording of
 
     def track_id(self, ref: str | os.PathLike) -> str | None:
         """Library track id of ``ref`` (an id, a library path, or a file whose content id is a
@@ -86,6 +89,10 @@ class Recommender:
         from dj_pipeline.recommend.external import analyze_external
 
         path = Path(str(ref)).expanduser().resolve()
+        same = self.identify(path)
+        if same is not None:  # an excerpt, a re-encode, another format of a library track
+            self.identified[str(path)] = same
+            return self.engine.current_from_library(same)
         stat = path.stat()
         key = (str(path), stat.st_size, stat.st_mtime_ns)
         if key not in self._external_cache:
@@ -94,6 +101,32 @@ class Recommender:
             while len(self._external_cache) > EXTERNAL_CACHE_SIZE:
                 self._external_cache.pop(next(iter(self._external_cache)))
         return self._external_cache[key]
+
+    def identify(self, path: str | os.PathLike) -> str | None:
+        """The library track ``path`` is a recording of (its fingerprint matches: an excerpt, a
+        re-encode, another format), else ``None``; ``None`` too before fingerprints exist."""
+        from dj_pipeline.fingerprint import fingerprint_file
+
+        if str(path) in self.identified:
+            return self.identified[str(path)]
+        index = self._fingerprint_index()
+        if index is None or not len(index):
+            return None
+        try:
+            hashes, times = fingerprint_file(path, index.config)
+        except AudioDecodeError:
+            return None
+        hits = [m for m in index.match(hashes, times) if self.engine.has_track(m.track_id)]
+        return hits[0].track_id if hits else None
+
+    def _fingerprint_index(self) -> Any | None:
+        if self._fingerprints is None:
+            from dj_pipeline.fingerprint.stage import ASSET, index_from_rows
+            from dj_pipeline.storage import read_asset
+
+            rows = read_asset(self.paths, ASSET)
+            self._fingerprints = index_from_rows(rows) if not rows.empty and "fp_hashes" in rows else False
+        return self._fingerprints or None
 
     def history_ids(self, history: Sequence[str | os.PathLike]) -> list[str]:
         """Library ids of the played tracks (outside files cannot be recommended, so they drop)."""
@@ -112,6 +145,14 @@ class Recommender:
         they add up to the score) and relaxed (constraints broken)."""
         cur = current if isinstance(current, CurrentTrack) else self.resolve(current)
         return self.engine.recommend(cur, goal=goal, top_k=top_k, history=self.history_ids(history))
+
+    def similar(self, ref: str | os.PathLike | CurrentTrack, top_k: int = 10) -> list[dict[str, Any]]:
+        """The library tracks nearest ``ref`` by sound (no goal, no filters), best first; the
+        track itself and its copies are left out (:mod:`dj_pipeline.recommend.similar`)."""
+        from dj_pipeline.recommend.similar import similar_tracks
+
+        cur = ref if isinstance(ref, CurrentTrack) else self.resolve(ref)
+        return similar_tracks(self.engine, cur, int(top_k))
 
     def search_text(self, text: str, top_k: int = 10, device: str | None = None) -> list[dict[str, Any]]:
         """Tracks whose sound matches a description ("dark rolling techno"), best first.
@@ -294,8 +335,49 @@ def recommend_text(
         for h in history:
             sess.add_played(h)
         results = sess.next(current=current, goal=goal, top_k=top_k)
+        note = identified_note(sess.recommender, current)
     else:
         if plan:
             raise RecommendError("--plan needs --session (a plan follows the position in a set)")
-        results = Recommender(data_dir, config).recommend(current, goal=goal, top_k=top_k, history=history)
-    return results_to_json(results) if as_json else format_table(results)
+        rec = Recommender(data_dir, config)
+        results = rec.recommend(current, goal=goal, top_k=top_k, history=history)
+        note = identified_note(rec, current)
+    return results_to_json(results) if as_json else format_table(results, note=note)
+
+
+def identified_note(rec: Recommender, current: str) -> str | None:
+    """"this is <track>" when the current file was recognised as a library track's recording."""
+    from dj_pipeline.recommend.output import display_name
+
+    same = rec.identified.get(str(Path(str(current)).expanduser().resolve()))
+    if same is None:
+        return None
+    row = rec.engine.table.loc[same]
+    return f"this is {display_name({'track_id': same, **{k: row.get(k) for k in ('artist', 'title', 'path')}})} (same recording as {Path(str(current)).name}; it and its copies are left out)"
+
+
+def recommend_overrides(energy_boost: bool = False, stay_in_style: bool = False, artist_window: int | None = None, half_double: bool = False) -> dict[str, Any]:
+    """``recommend.yaml`` overrides for the ``dj recommend`` flags (only those given)."""
+    out: dict[str, Any] = {}
+    if energy_boost:
+        out["key"] = {"energy_boost": True}
+    if half_double:
+        out["bpm"] = {"half_double_band_bpm": []}
+    rules: dict[str, Any] = {}
+    if stay_in_style:
+        rules["stay_in_style"] = True
+    if artist_window is not None:
+        if artist_window < 0:
+            raise RecommendError(f"--artist-window must be 0 or more, got {artist_window}")
+        rules["artist_window"] = int(artist_window)
+    if rules:
+        out["rules"] = rules
+    return out
+
+
+def similar_text(track: str, top_k: int = 10, as_json: bool = False, data_dir: str | os.PathLike | None = None) -> str:
+    """What ``dj similar`` prints: the nearest tracks by sound, a table or JSON."""
+    rec = Recommender(data_dir)
+    results = rec.similar(track, top_k)
+    return results_to_json(results) if as_json else format_table(results, note=identified_note(rec, track))
+

@@ -102,6 +102,7 @@ class RecommendationEngine:
         for col in META_COLUMNS:
             if col not in table:
                 table[col] = None
+        table["duplicate_of"] = pd.Series([d if isinstance(d, str) and d else None for d in table["duplicate_of"]], index=table.index, dtype=object)
         # energy level 1..10 (recommend/energy.py): the analysis' column when there, else the library rank
         intensity = np.asarray(intensity_z(table, self.config), dtype=np.float64)
         self._sorted_intensity = np.sort(intensity)
@@ -115,6 +116,8 @@ class RecommendationEngine:
         self._row = {str(t): i for i, t in enumerate(table.index)}
         self._z_cols = [f"z_{c}" for c in self.stats]
         self._camelot = camelot_index(self._cols["camelot"])
+        # copies of another library track (fingerprint duplicate_of): never recommended
+        self._copies = {str(t) for t, d in zip(table.index, self._cols["duplicate_of"]) if isinstance(d, str) and d}
         self.intro_index = intro_index
         if len(intro_index.ids) == 0:
             raise EmptyLibraryError("the intro index is empty: run `dj ingest` first")
@@ -180,7 +183,7 @@ class RecommendationEngine:
             raise RecommendError(f"top_k must be at least 1, got {top_k}")
         cur = current if isinstance(current, CurrentTrack) else self.current_from_library(str(current))
         history = [str(h) for h in history]
-        excluded = set(history) | set(exclude) | ({cur.track_id} if cur.track_id else set()) | self.same_song(cur.track_id)
+        excluded = set(history) | set(exclude) | ({cur.track_id} if cur.track_id else set()) | self.same_song(cur.track_id) | self._copies
         sims, cand_ids = self._search(cur, len(excluded))
         keep = [i for i, t in enumerate(cand_ids) if t not in excluded and t in self._row]
         sims, cand_ids = sims[keep], [cand_ids[i] for i in keep]

@@ -26,6 +26,7 @@ COMPONENT_RANGE: dict[str, tuple[float, float]] = {"similarity": (-1.0, 1.0), "s
 MIXES_WELL = 0.7  # intro_mix from which "intro mixes well" is said
 OFTEN_PICKED = 0.6  # learned probability from which "you often play this next" is said
 SAME_TEMPO_BPM = 0.5
+HALF_DOUBLE_SAY_PCT = 6.0  # "half-time"/"double-time" is said only when the aligned tempos are this close
 
 
 def score_bounds(weights: Mapping[str, float], components: Sequence[str]) -> tuple[float, float]:
@@ -73,6 +74,8 @@ def key_phrase(current_camelot: str | None, camelot: str | None, distance: int, 
 def tempo_phrase(current_bpm: float | None, bpm: float | None, ratio: float) -> str | None:
     if current_bpm is None or bpm is None or not np.isfinite(ratio):
         return None
+    if abs(bpm * ratio - current_bpm) > HALF_DOUBLE_SAY_PCT / 100.0 * current_bpm:
+        return None  # no tempo in common to speak of
     if ratio == 0.5:
         return f"double-time {bpm:.0f}"
     if ratio == 2.0:
