@@ -24,6 +24,7 @@ from dj_pipeline.stages.embeddings_stage import embeddings_for_batch
 from dj_pipeline.stages.features_stage import features_for_batch
 from dj_pipeline.storage import DataPaths, read_parquet_files
 from dj_pipeline.storage.tables import read_catalog, write_batch, write_batch_errors
+from dj_pipeline.windows.mix import place_mix_windows
 
 
 def batch_asset(**kwargs: Any) -> Callable:
@@ -129,7 +130,7 @@ def track_features(context: AssetExecutionContext, settings: DJSettings) -> Mate
 
 
 @batch_asset(
-    deps=[track_windows],
+    deps=[track_windows, "track_structure"],  # mix-point intro/outro windows (windows.yaml: mix_point_windows)
     group_name="tracks",
     pool="embedding_device",
     automation_condition=AutomationCondition.eager(),
@@ -147,7 +148,9 @@ def track_embeddings(context: AssetExecutionContext, settings: DJSettings) -> Ma
     context.log.info("embedding backend=%s model=%s", embedder.backend, embedder.model)
     return _materialize_from_windows(
         context, settings, "track_embeddings", "embeddings",
-        lambda tracks, windows: embeddings_for_batch(tracks, windows, embedder, settings.show_progress),
+        lambda tracks, windows: embeddings_for_batch(
+            tracks, place_mix_windows(windows, batch_rows(settings.paths, "track_cues", context.partition_key)), embedder, settings.show_progress
+        ),
         lambda rows: {"backend": MetadataValue.text(embedder.backend), "model": MetadataValue.text(str(embedder.model))},
     )  # fmt: skip
 

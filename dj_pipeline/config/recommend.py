@@ -93,6 +93,7 @@ class Weights:
     diversity: float = 0.5
     variation: float = 0.2
     learned: float = 0.8
+    mix_length: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return {f.name: float(getattr(self, f.name)) for f in fields(self)}

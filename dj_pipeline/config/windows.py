@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,8 @@ class WindowsConfig:
     default_profile: str = "club_hifi_150s"
     intro_s: float = 30.0
     outro_s: float = 30.0
+    mix_point_windows: bool = False
+    min_mix_window_s: float = 10.0
     envelope: EnvelopeConfig = field(default_factory=EnvelopeConfig)
     profiles: dict[str, SamplingProfile] = field(default_factory=dict)
 
@@ -67,4 +69,4 @@ def load_windows_config(path: str | Path | None = None, overrides: dict[str, Any
         for name, spec in raw.pop("profiles", {}).items()
     }
     cfg = from_dict(WindowsConfig, raw)
-    return WindowsConfig(cfg.default_profile, cfg.intro_s, cfg.outro_s, cfg.envelope, profiles)
+    return replace(cfg, profiles=profiles)

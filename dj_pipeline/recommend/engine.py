@@ -43,6 +43,7 @@ from dj_pipeline.recommend.results import build_results
 from dj_pipeline.recommend.scoring import score_components, weighted_terms
 from dj_pipeline.recommend.tiers import Checks, RelaxedBpm, levels, tiered_order
 from dj_pipeline.recommend.vectors import SearchableIndex, VectorTable
+from dj_pipeline.structure.mix import mix_length_fit
 
 META_COLUMNS: tuple[str, ...] = ("path", "artist", "title", "duration_s", "genre", "duplicate_of")
 
@@ -204,7 +205,8 @@ class RecommendationEngine:
         style_vector = self._style_vector(cur)
         style = self.style.take(cand_ids) @ style_vector if style_vector is not None else None
         comps = score_components(
-            pairs, candidates, cand_track_vectors, recent_vectors, self._recent(earlier, cur), goal_spec, cfg, learned, style
+            pairs, candidates, cand_track_vectors, recent_vectors, self._recent(earlier, cur), goal_spec, cfg, learned, style,
+            mix_fit=mix_length_fit(cur.features, candidates),
         )
         weights = cfg.weights_for(goal_name)
         terms = weighted_terms(comps, weights)

@@ -19,6 +19,8 @@ Components (all "higher is better"; weights in ``recommend.yaml``):
                   small target distance (neither a copy nor a jolt); the recent set is those N
                   tracks plus the current one, 0..1
 - ``learned``     TransitionRanker probability, 0..1 (only when a trained model is loaded)
+- ``mix_length``  how the current mix-out length fits the candidate's mix-in length (bars,
+                  ``track_cues``): shorter / longer, 0..1, 0.5 when unknown (:mod:`dj_pipeline.structure.mix`)
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ def score_components(
     config: RecommendConfig,
     learned: np.ndarray | None = None,
     style_similarity: np.ndarray | None = None,
+    mix_fit: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """All re-ranking components, one array each, aligned with the rows of ``pairs``.
 
@@ -147,6 +150,8 @@ def score_components(
         comps["style"] = np.clip(np.asarray(style_similarity, dtype=np.float64), -1.0, 1.0)
     if learned is not None:
         comps["learned"] = np.clip(np.asarray(learned, dtype=np.float64), 0.0, 1.0)
+    if mix_fit is not None:
+        comps["mix_length"] = np.clip(np.asarray(mix_fit, dtype=np.float64), 0.0, 1.0)
     return {name: np.nan_to_num(np.asarray(v, dtype=np.float64), nan=0.0) for name, v in comps.items()}
 
 

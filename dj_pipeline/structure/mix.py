@@ -1,0 +1,42 @@
+"""Mix lengths for the recommender: how long a DJ can blend out of one track and into the next.
+
+``track_cues`` gives each track's ``mix_in`` and ``mix_out`` lengths in bars; the re-rank term
+``mix_length`` (weight in ``recommend.yaml``) scores how the current track's outro length fits the
+candidate's intro length: a 16-bar outro into a 16-bar intro fits (1.0), a 32-bar outro into a
+16-bar intro half as well (0.5: the blend is cut to the shorter one). Unknown lengths score
+``UNKNOWN_FIT`` (neutral).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+UNKNOWN_FIT = 0.5
+MIX_COLUMNS = ("mix_in_bars", "mix_out_bars")
+
+
+def with_mix_lengths(features: pd.DataFrame, cues: pd.DataFrame) -> pd.DataFrame:
+    """``features`` plus ``mix_in_bars`` / ``mix_out_bars`` from ``track_cues`` (NaN where unknown)."""
+    out = features.drop(columns=list(MIX_COLUMNS), errors="ignore")
+    if cues is None or cues.empty or not {"track_id", "type", "length_bars"} <= set(cues.columns):
+        return out.assign(**{c: np.nan for c in MIX_COLUMNS})
+    placed = cues[cues["type"].isin(["mix_in", "mix_out"])].drop_duplicates(["track_id", "type"], keep="last")
+    wide = placed.pivot(index="track_id", columns="type", values="length_bars").astype("float64")
+    wide = wide.rename(columns={"mix_in": "mix_in_bars", "mix_out": "mix_out_bars"}).reindex(columns=list(MIX_COLUMNS))
+    return out.merge(wide, left_on="track_id", right_index=True, how="left")
+
+
+def mix_length_fit(current: Mapping[str, Any], candidates: Mapping[str, Any]) -> np.ndarray | None:
+    """``min / max`` of the current track's ``mix_out_bars`` and each candidate's ``mix_in_bars``, 0..1;
+    ``None`` when the candidates carry no mix lengths (a library without ``track_cues``: no term)."""
+    if "mix_in_bars" not in candidates:
+        return None
+    cand = np.asarray(candidates["mix_in_bars"], dtype=np.float64)
+    cur = pd.to_numeric(pd.Series([current.get("mix_out_bars") if hasattr(current, "get") else None]), errors="coerce").iloc[0]
+    ok = np.isfinite(cand) & (cand > 0) & np.isfinite(cur) & (cur > 0)
+    fit = np.minimum(cand, cur) / np.maximum(np.maximum(cand, cur), 1e-9)
+    return np.where(ok, fit, UNKNOWN_FIT)
