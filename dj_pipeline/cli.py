@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 from pathlib import Path
@@ -38,16 +39,17 @@ def check_ingest_args(args: argparse.Namespace) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
     check_ingest_args(args)
     from dj_pipeline.pipeline import run_ingest
+    from dj_pipeline.progress import ingest_summary, on_terminal
 
     report = run_ingest(
         args.library, args.data, args.samples, args.profile, args.backend, args.model, args.device,
-        show_progress=not args.quiet, drum_profiles=args.drum_profiles,
+        show_progress=not args.quiet and on_terminal(), drum_profiles=args.drum_profiles,
         retry_errors=args.retry_errors, force_paths=args.force, allow_deletions=args.allow_deletions,
     )  # fmt: skip
-    print(f"ingest done in {report.seconds:.1f}s: {len(report.batches_processed)} batch(es) processed, "
-          f"library assets {'refreshed' if report.library_refreshed else 'unchanged'}")  # fmt: skip
+    print(ingest_summary(args.data, report, time.perf_counter() - started))
     return 0
 
 
@@ -56,11 +58,15 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from dj_pipeline.storage.duckdb_catalog import connect_readonly
     from dj_pipeline.storage.sql import format_table, run_query, to_json
 
+    import duckdb
+
     paths = DataPaths(args.data)
     try:
         con = connect_readonly(paths)
     except FileNotFoundError as exc:
         raise UserError(str(exc)) from None
+    except duckdb.Error as exc:  # e.g. a dj.duckdb that is not a database (damaged): ingest rebuilds it
+        raise UserError(f"cannot open {paths.duckdb_path}: {str(exc).strip().splitlines()[0]}; run `dj ingest` to rebuild it") from None
     try:
         result = run_query(con, args.query, None if args.json else args.max_rows, str(paths.root))
     finally:
@@ -82,6 +88,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UserError(f"file not found: {args.file}")
     from dj_pipeline.analysis import analyze_file
     from dj_pipeline.audio import AudioDecodeError
+
     from dj_pipeline.structure.report import analyze_lines, structure_json, structure_of_features
 
     try:

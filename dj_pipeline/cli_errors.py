@@ -36,7 +36,8 @@ _ERRNO_HINTS = {
 
 def describe_os_error(exc: OSError) -> str:
     """``<path>: <what went wrong>`` for an ``OSError``, without ``[Errno n]``."""
-    hint = _ERRNO_HINTS.get(exc.errno or -1) or exc.strerror or type(exc).__name__
+    ours = type(exc).__module__.startswith("dj_pipeline.") and exc.strerror  # our own OSErrors say it best
+    hint = exc.strerror if ours else _ERRNO_HINTS.get(exc.errno or -1) or exc.strerror or type(exc).__name__
     where = exc.filename if exc.filename is not None else None
     if exc.filename2 is not None:
         where = f"{exc.filename} -> {exc.filename2}"

@@ -17,10 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dagster import AssetsDefinition, DagsterInstance, materialize
+from dagster import AssetsDefinition, DagsterInstance
 
 from dj_pipeline.dagster_home import INSTANCE_YAML, prepare_dagster_home  # noqa: F401 - INSTANCE_YAML re-exported
 from dj_pipeline.errors import UserError
+from dj_pipeline.jobs import materialize_named, step_job_name
 from dj_pipeline.ingest_options import resolve_force_paths, scan_line, user_errors_unwrapped
 from dj_pipeline.preflight import check_ingest_config
 from dj_pipeline.storage import DataPaths
@@ -199,6 +200,9 @@ def run_ingest(
     instance = dagster_instance(paths)
     for run_id in release_dead_runs(instance):
         echo(f"released the pool slots of run {run_id} (its process was killed)")
+    from dj_pipeline.ingest_heal import heal_data_dir  # damaged tables, a moved data dir: repaired by this run
+
+    heal_data_dir(paths, instance, library, echo)
     run_tags = {RUN_PID_TAG: str(os.getpid()), RUN_HOST_TAG: socket.gethostname()}
     assets = _by_name(list(defs.assets))  # type: ignore[arg-type]
     checks = list(defs.asset_checks or [])  # type: ignore[arg-type]
@@ -209,8 +213,8 @@ def run_ingest(
     def run(names: list[str], partition_key: str | None = None, run_config: dict = QUIET_RUN_CONFIG) -> None:
         targets = {assets[n].key for n in names}
         own_checks = [c for c in checks if {k.asset_key for k in c.check_keys} <= targets]
-        result = materialize(
-            [*(assets[n] for n in names), *own_checks], instance=instance, resources=resources, partition_key=partition_key,
+        result = materialize_named(  # a named job per step (scan, batch, library refresh): the UI's runs list reads
+            step_job_name(names, partition_key), [*(assets[n] for n in names), *own_checks], instance=instance, resources=resources, partition_key=partition_key,
             run_config=run_config, raise_on_error=True, tags=run_tags,
         )  # fmt: skip
         if not result.success:  # pragma: no cover - raise_on_error raises first

@@ -162,3 +162,9 @@ def test_written_files_have_the_usual_mode(data: DataPaths) -> None:
     wanted = default_file_mode()
     for f in [*data.parquet_dir.rglob("*.parquet"), data.duckdb_path]:
         assert stat.S_IMODE(f.stat().st_mode) == wanted, f
+
+
+def test_damaged_catalog_database_is_rebuilt_on_open(capsys: pytest.CaptureFixture[str], data: DataPaths) -> None:
+    data.duckdb_path.write_bytes(b"not a database at all")
+    code, out, err = _sql(capsys, data, "SELECT count(*) AS n FROM tracks", "--json")
+    assert code == 0 and json.loads(out) == [{"n": 3}], err

@@ -5,6 +5,7 @@ stage function from ``dj_pipeline.stages``, write ``<asset>/batch=<key>.parquet`
 errors atomically, and report counts and a preview.
 """
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from dj_pipeline.assets.catalog import track_catalog
-from dj_pipeline.assets.metadata import histogram_md, table_preview
+from dj_pipeline.assets.metadata import batch_throughput, histogram_md, named_rows, table_preview
 from dj_pipeline.assets.resources import INGEST_BATCHES, DJSettings
 from dj_pipeline.config.ingest import load_ingest_config
 from dj_pipeline.config.windows import load_windows_config
@@ -55,8 +56,10 @@ def _materialize(
     batch = context.partition_key
     tracks = batch_tracks(paths, batch)
     fingerprint = config_fingerprint(asset_name, settings.sampling_profile, settings.embedding_backend, settings.embedding_model)
+    started = time.perf_counter()
     with checkpointing(checkpoint_dir(paths.root, asset_name, batch), fingerprint) as checkpoint:
         out = run(tracks)
+    seconds = time.perf_counter() - started
     write_batch_errors(paths, stage, batch, count_retries(paths, stage, batch, out.errors))
     write_batch(paths, asset_name, batch, out.rows)
     discard(checkpoint)
@@ -68,7 +71,8 @@ def _materialize(
         "tracks_ok": MetadataValue.int(out.n_ok),
         "tracks_resumed": MetadataValue.int(out.resumed),
         "errors": MetadataValue.int(len(out.errors)),
-        "preview": table_preview(out.rows.drop(columns=["vector"], errors="ignore")),
+        "preview": table_preview(named_rows(out.rows.drop(columns=["vector"], errors="ignore"), tracks)),
+        **batch_throughput(tracks, seconds),  # numbers: the asset page plots them over time
     }
     if not out.errors.empty:
         metadata["error_details"] = table_preview(out.errors, ["path", "error"], n=20)

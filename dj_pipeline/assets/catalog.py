@@ -1,8 +1,8 @@
 """``track_catalog``: scan the library, diff against the last scan, open ingest batches."""
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, DataVersion, MaterializeResult, MetadataValue, asset
 
-from dj_pipeline.assets.metadata import histogram_md, table_preview
+from dj_pipeline.assets.metadata import content_version, histogram_md, table_preview
 from dj_pipeline.assets.resources import INGEST_BATCHES, DJSettings
 from dj_pipeline.catalog import ScanOptions, scan_library
 from dj_pipeline.config.ingest import load_ingest_config
@@ -50,7 +50,8 @@ def track_catalog(context: AssetExecutionContext, settings: DJSettings) -> Mater
     hist = histogram_md(result.catalog["duration_s"], "track duration (s)")
     if hist is not None:
         metadata["duration_histogram"] = hist
-    return MaterializeResult(metadata=metadata)
+    # the same catalog and errors give the same version: a no-op rescan leaves downstream "Synced"
+    return MaterializeResult(metadata=metadata, data_version=DataVersion(content_version(result.catalog, result.errors)))
 
 
 def register_batches(context: AssetExecutionContext, batch_keys: list[str]) -> list[str]:

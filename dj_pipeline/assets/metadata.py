@@ -10,6 +10,8 @@ import pandas as pd
 from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 
 PREVIEW_ROWS = 10
+# Columns a rescan rewrites without anything having changed: left out of the catalog's data version.
+SCAN_TIME_COLUMNS = ("scanned_at", "last_seen")
 
 
 def table_preview(df: pd.DataFrame, columns: Sequence[str] | None = None, n: int = PREVIEW_ROWS) -> MetadataValue:
@@ -52,3 +54,48 @@ def _cell(v: object) -> str | int | float | bool | None:
         return round(v, 4)
     s = str(v)
     return s if len(s) <= 80 else s[:77] + "..."
+
+
+def content_version(*frames: pd.DataFrame) -> str:
+    """A data version that changes only when the content does (row order and scan times ignored).
+
+    Given to ``MaterializeResult(data_version=...)``: a rescan that found nothing new keeps the
+    version, so Dagster does not mark everything downstream "Unsynced" after a no-op ingest.
+    """
+    import hashlib
+
+    h = hashlib.sha1()
+    for df in frames:
+        body = df.drop(columns=[c for c in SCAN_TIME_COLUMNS if c in df.columns])
+        body = body.reindex(columns=sorted(body.columns)).astype(str)
+        body = body.sort_values(list(body.columns)).reset_index(drop=True) if len(body.columns) else body
+        h.update(",".join(body.columns).encode())
+        h.update(pd.util.hash_pandas_object(body, index=False).values.tobytes())
+    return h.hexdigest()[:16]
+
+
+def named_rows(rows: pd.DataFrame, tracks: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with the tracks' artist and title up front, so a preview names tracks, not hashes."""
+    names = [c for c in ("artist", "title") if c in tracks.columns and c not in rows.columns]
+    if "track_id" not in rows.columns or "track_id" not in tracks.columns or not names:
+        return rows
+    named = rows.merge(tracks[["track_id", *names]].drop_duplicates("track_id"), on="track_id", how="left")
+    return named[[*names, *[c for c in rows.columns]]]
+
+
+def batch_throughput(tracks: pd.DataFrame, seconds: float) -> dict[str, MetadataValue]:
+    """:func:`throughput_metadata` of a batch's tracks (their catalog rows, ``duration_s``)."""
+    audio_s = float(pd.to_numeric(tracks.get("duration_s", pd.Series(dtype=float)), errors="coerce").fillna(0).sum())
+    return throughput_metadata(audio_s, len(tracks), seconds)
+
+
+def throughput_metadata(audio_s: float, n_tracks: int, seconds: float) -> dict[str, MetadataValue]:
+    """Numbers the asset page plots over time: tracks per minute, minutes of audio, x real time."""
+    if seconds <= 0:
+        return {}
+    return {
+        "seconds": MetadataValue.float(round(seconds, 2)),
+        "audio_minutes": MetadataValue.float(round(audio_s / 60.0, 2)),
+        "tracks_per_minute": MetadataValue.float(round(60.0 * n_tracks / seconds, 2)),
+        "x_real_time": MetadataValue.float(round(audio_s / seconds, 2)),
+    }

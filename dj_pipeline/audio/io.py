@@ -53,7 +53,8 @@ def probe(path: str | os.PathLike) -> AudioInfo:
     ext = path.suffix.lower()
     if ext not in _PYAV_FIRST:
         try:
-            info = sf.info(str(path))
+            with _quiet_native_stderr(ext == ".mp3"):
+                info = sf.info(str(path))
             if info.frames > 0 and info.samplerate > 0:
                 return AudioInfo(
                     duration_s=info.frames / info.samplerate,
@@ -180,8 +181,10 @@ def _quiet_native_stderr(enabled: bool) -> Iterator[None]:
     """Silence C-level stderr (file descriptor 2) for the duration, when ``enabled``.
 
     mpg123 inside libsndfile prints "part2_3_length ... too large" for the first frame after every
-    seek into an MP3 (its bit reservoir points before the seek position). The frame is decoded as
-    silence, which the window reader tolerates; the message is only noise on the DJ's terminal.
+    seek into an MP3 (its bit reservoir points before the seek position), and "id3 ... No extra
+    frame text" for odd tags of many real files, by the hundred on a library. The frame is decoded
+    as silence, which the window reader tolerates; the messages are only noise on the DJ's terminal
+    (a real failure still raises, and lands in ``ingest_errors``).
     """
     if not enabled:
         yield
@@ -203,7 +206,8 @@ def _quiet_native_stderr(enabled: bool) -> Iterator[None]:
 
 
 def _read_soundfile(path: Path, offset_s: float, duration_s: float | None) -> tuple[np.ndarray, int]:
-    with sf.SoundFile(str(path)) as f, _quiet_native_stderr(path.suffix.lower() == ".mp3" and offset_s > 0):
+    # mpg123 prints id3 and seek noise while a file is opened and read: quiet for both (issue 15)
+    with _quiet_native_stderr(path.suffix.lower() == ".mp3"), sf.SoundFile(str(path)) as f:
         native_sr = int(f.samplerate)
         start = max(0, int(round(offset_s * native_sr)))
         if start >= f.frames:

@@ -20,10 +20,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from dj_pipeline.audio import AudioDecodeError
 from dj_pipeline.errors import is_transient_failure, os_error_words
+from dj_pipeline.progress import stage_bar
 from dj_pipeline.stages.checkpoint import TrackResult, active_checkpoint
 from dj_pipeline.stages.pool import spawn_iter, spawn_map
 from dj_pipeline.storage.tables import ERROR_COLUMNS, error_row
@@ -105,7 +105,7 @@ def run_per_track(
     todo = [i for i, r in enumerate(results) if r is None]
     n_workers = min(resolve_workers(workers), max(1, len(todo) // max(1, min_tracks_per_worker)))
     now = datetime.now(timezone.utc)
-    bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=stage, unit="track", disable=not show_progress, leave=False)
+    bar = stage_bar(stage, len(items), len(items) - len(todo), show_progress)  # ticks per finished track
     for j, result in _results(fn, [items[i] for i in todo], n_workers):
         results[todo[j]] = result
         if checkpoint is not None and not result[2]:  # transient failures are retried, not remembered

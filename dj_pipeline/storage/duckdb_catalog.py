@@ -17,6 +17,7 @@ extension loading, configuration locked (see :mod:`dj_pipeline.storage.sql` for 
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -29,6 +30,7 @@ from dj_pipeline.storage.paths import DataPaths
 SINGLE_TABLE_VIEWS: tuple[str, ...] = ("sample_catalog", "sample_roles", "role_pools")
 FEATURE_STATS_ASSET = "feature_stats"
 INFO_VIEW = "dj_catalog_info"
+log = logging.getLogger(__name__)
 CATALOG_LAYOUT_VERSION = 1
 
 
@@ -116,8 +118,12 @@ def _zscore_view(stats_file: Path) -> str:
 def _create_views(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> list[str]:
     """Create every view (and the info view) in ``con``; returns the data view names."""
     views = view_statements(paths)
-    for name, select in views.items():
-        con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {select}')
+    for name, select in list(views.items()):
+        try:
+            con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {select}')
+        except duckdb.Error as exc:  # a damaged file (the next ingest sets it aside), or a view over one
+            log.warning("view %s left out of dj.duckdb: %s", name, str(exc).strip().splitlines()[0])
+            del views[name]
     con.execute(
         f'CREATE OR REPLACE VIEW "{INFO_VIEW}" AS SELECT \'{_quote(paths.root)}\' AS data_dir, '
         f"{CATALOG_LAYOUT_VERSION} AS layout_version"
@@ -152,10 +158,13 @@ def built_for(paths: DataPaths) -> str | None:
     """The data directory ``dj.duckdb`` was built for (``None``: no catalog, or one from before this was recorded)."""
     if not paths.duckdb_path.exists():
         return None
-    con = duckdb.connect(str(paths.duckdb_path), read_only=True)
+    try:
+        con = duckdb.connect(str(paths.duckdb_path), read_only=True)
+    except duckdb.Error:  # not a database (damaged): rebuilding it is the repair
+        return None
     try:
         row = con.execute(f'SELECT data_dir FROM "{INFO_VIEW}"').fetchone()
-    except duckdb.CatalogException:
+    except duckdb.Error:
         return None
     finally:
         con.close()

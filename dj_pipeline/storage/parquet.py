@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import tempfile
 from collections.abc import Iterable
@@ -11,6 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported where used: reading the data dir's layout must not cost pandas' import
     import pandas as pd
     import pyarrow as pa
+
+log = logging.getLogger(__name__)
 
 
 def write_parquet_atomic(data: pd.DataFrame | pa.Table, path: str | os.PathLike, schema: pa.Schema | None = None) -> Path:
@@ -34,6 +38,11 @@ def write_parquet_atomic(data: pd.DataFrame | pa.Table, path: str | os.PathLike,
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # disk full, permission, I/O: say which file could not be written
+        Path(tmp).unlink(missing_ok=True)
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno or errno.EIO, exc.strerror or str(exc), str(path)) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -56,16 +65,58 @@ def list_batch_files(asset_dir: str | os.PathLike) -> list[Path]:
     return sorted(p for p in d.glob("*.parquet") if not p.name.startswith(".tmp-"))
 
 
-def read_parquet_files(files: Iterable[Path], columns: list[str] | None = None) -> pd.DataFrame:
-    """Concatenate Parquet files into one frame (empty frame when there are none)."""
-    import pandas as pd
-    import pyarrow.parquet as pq
+def read_parquet_files(files: Iterable[Path], columns: list[str] | None = None, skip_damaged: bool = True) -> pd.DataFrame:
+    """Concatenate Parquet files into one frame (empty frame when there are none).
 
-    frames = [pq.read_table(f, columns=columns).to_pandas() for f in files]
-    frames = [f for f in frames if len(f.columns)]
+    A damaged file (unreadable footer or pages: bit rot, a bad copy) is skipped with a warning
+    naming it, so one bad batch costs its tracks, not the whole table; ``dj ingest`` redoes it
+    (:mod:`dj_pipeline.storage.health`). ``skip_damaged=False`` raises :class:`DamagedTableError`.
+    A requested column missing from a sound file still raises, as before.
+    """
+    import pandas as pd
+
+    frames = []
+    for f in files:
+        table = _read_table(Path(f), columns, skip_damaged)
+        if table is not None and len(table.columns):
+            frames.append(table.to_pandas())
     if not frames:
         return pd.DataFrame(columns=columns or [])
     return pd.concat(frames, ignore_index=True)
+
+
+class DamagedTableError(OSError):
+    """A Parquet file of the data directory cannot be read (``filename`` names it)."""
+
+
+def _read_table(path: Path, columns: list[str] | None, skip_damaged: bool):  # noqa: ANN202 - pyarrow Table | None
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path, columns=columns)
+    except (OSError, pa.ArrowException) as exc:
+        if columns is not None and _footer_lacks(path, columns):
+            raise  # a sound file without a requested column: a caller's error, not damage
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if not skip_damaged:
+            raise DamagedTableError(errno.EIO, f"damaged table file ({reason}); `dj ingest` repairs it", str(path)) from exc
+        log.warning("skipped damaged table file %s (%s); the next `dj ingest` redoes it", path, reason)
+        from dj_pipeline.storage.health import note_suspect
+
+        note_suspect(path)
+        return None
+
+
+def _footer_lacks(path: Path, columns: list[str]) -> bool:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        names = set(pq.ParquetFile(path).schema_arrow.names)
+    except (OSError, pa.ArrowException):
+        return False
+    return any(c not in names for c in columns)
 
 
 def clean_stale_temp_files(root: str | os.PathLike, older_than_s: float = 3600.0) -> int:

@@ -81,10 +81,14 @@ def write_batch_errors(data_dir: str | os.PathLike | DataPaths, stage: str, batc
 
 
 def read_catalog(data_dir: str | os.PathLike | DataPaths) -> pd.DataFrame:
-    """The last committed catalog (one row per current track), empty before the first scan."""
+    """The last committed catalog (one row per current track), empty before the first scan.
+
+    A damaged catalog raises ``DamagedTableError`` (never read as empty: that would look like a
+    library whose every track is new); ``dj ingest`` rebuilds it (:mod:`dj_pipeline.ingest_heal`).
+    """
     paths = data_dir if isinstance(data_dir, DataPaths) else DataPaths(data_dir)
     f = paths.asset_dir(CATALOG_ASSET) / CATALOG_FILE
-    return read_parquet_files([f]) if f.exists() else pd.DataFrame()
+    return read_parquet_files([f], skip_damaged=False) if f.exists() else pd.DataFrame()
 
 
 def read_errors(data_dir: str | os.PathLike | DataPaths, catalog: pd.DataFrame | None = None) -> pd.DataFrame:
