@@ -291,6 +291,8 @@ def main() -> None:
     ap.add_argument("--schedule", default="up:5,peak:5,maintain:4,down:5", help="goal:count per transition")
     ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "recommend_quality.json"))
     ap.add_argument("--overrides", help="JSON of recommend.yaml overrides, or a recommend_tune.py result (its best trial): judge those weights instead")
+    ap.add_argument("--real-data", help="also judge the real dev set ingested into this data dir (bench/recommend_real.py)")
+    ap.add_argument("--realset", default=None, help="the extracted real dev set (default $DJ_REALSET or /work/realset)")
     args = ap.parse_args()
     goals = [g.strip() for g in args.goals.split(",") if g.strip()]
     t0 = time.perf_counter()
@@ -319,6 +321,11 @@ def main() -> None:
     payload = {"args": {k: v for k, v in vars(args).items()}, "summary": summary, "failures": failure_counts, **extra, "targets": target_lines(summary, args.top_k)}
     out.write_text(json.dumps(payload, indent=1, default=float), encoding="utf-8")
     print(f"JSON: {out}")
+    if args.real_data:  # the real crate next to the generated one
+        from recommend_real import report
+
+        print("\n" + "=" * 30 + " real dev set " + "=" * 30)
+        report(args.real_data, args.realset, args.top_k)
 
 
 if __name__ == "__main__":
