@@ -3,7 +3,8 @@
 1. A long-window STFT (``key.n_fft``, ~0.75 s at 11025 Hz) resolves low notes. Only spectral
    peaks are kept; each peak's frequency is refined by parabolic interpolation on the log
    magnitude. Peaks ``salient_ratio`` above the mean level of the surrounding ``peak_context_hz``
-   are partials, not noise: with fewer than ``min_salient_peaks_per_s`` the key is NULL.
+   make the chroma; peaks ``guard_salient_ratio`` above it are partials, not noise: with fewer
+   than ``min_salient_peaks_per_s`` of those the key is NULL.
 2. Tuning: the magnitude-weighted circular mean of the peaks' deviation from the equal-tempered
    grid (a track mastered at A = 435 Hz or pitched +30 cents keeps its key).
 3. Chroma: each peak adds ``log(1 + gamma * magnitude)`` to its pitch class, weighted by how close
@@ -14,6 +15,14 @@
    correlation, so one decisive breakdown in the relative major cannot outvote three sections in
    the minor key that each prefer it by a small margin. Clarity maps the winner's score margin
    over the runner-up to 0..1; consensus is the vote share of the winner.
+4'. With ``profile: learned`` (the default) the key is the most probable of a small learned model
+   (:mod:`dj_pipeline.analysis.key_model`: two learned profiles on a log-chroma and a mode prior,
+   fitted on real and generated music, see ``profiles.LEARNED_MODELS``) on the track's whole
+   chroma, blended with the sections' votes (``learned_vote_weight``) so that a breakdown in the
+   relative major does not flip a minor track; clarity maps the blend's log margin over the runner-up to 0..1
+   (``learned_clarity_scale``), the relative major/minor left out (it shares the scale, the
+   Camelot number and the mix), consensus is the mass share of the sections whose own most
+   probable key it is.
 """
 
 from __future__ import annotations
@@ -25,7 +34,8 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from dj_pipeline.analysis.frontend import EPS
-from dj_pipeline.analysis.profiles import key_templates
+from dj_pipeline.analysis.key_model import KeyModel, key_logits, key_probabilities
+from dj_pipeline.analysis.profiles import key_templates, learned_model
 from dj_pipeline.config.analysis import KeyConfig
 from dj_pipeline.music.keys import camelot_code, key_name
 
@@ -80,9 +90,10 @@ def spectral_peaks(y: np.ndarray, sr: int, cfg: KeyConfig) -> Peaks:
     is_peak &= centre > floor
     # salient: well above the mean level around it (a partial, not noise or drum hiss)
     width = max(3, int(round(cfg.peak_context_hz / bin_hz)) | 1)
-    salient_map = centre > cfg.salient_ratio * uniform_filter1d(centre, width, axis=0, mode="nearest")
+    local_mean = uniform_filter1d(centre, width, axis=0, mode="nearest")
     if cfg.salient_only:
-        is_peak &= salient_map
+        is_peak &= centre > cfg.salient_ratio * local_mean
+    salient_map = centre > cfg.guard_salient_ratio * local_mean  # counted by the "no tonal content" guard
     k, t = np.nonzero(is_peak)
     la = np.log(band[k, t] + EPS)
     lb = np.log(band[k + 1, t] + EPS)
@@ -169,14 +180,23 @@ def correlate_keys(chroma12: np.ndarray, templates: np.ndarray) -> np.ndarray:
     return z @ templates.T / 12.0
 
 
-def estimate_key(track_y: Sequence[np.ndarray], sr: int, cfg: KeyConfig) -> KeyResult:
-    """Key of a track from the audio of its sampled windows (see the module docstring)."""
+@dataclass(frozen=True)
+class KeyChroma:
+    """Per-section chroma of a track's sampled windows and its tuning, or why there is no key."""
+
+    sections: np.ndarray | None  # (n_sections, 12)
+    tuning: float | None  # semitones; set without sections only when the chroma is flat
+    reason: str | None = None
+
+
+def key_chroma(track_y: Sequence[np.ndarray], sr: int, cfg: KeyConfig) -> KeyChroma:
+    """Tuned peak chroma per section (steps 1-3 of the module docstring), with the NULL guards."""
     peak_sets = [spectral_peaks(y, sr, cfg) for y in track_y if y.size]
     peak_sets = [p for p in peak_sets if p.pitch.size]
     seconds = sum(y.size for y in track_y) / sr
     salient_per_s = sum(int(p.salient.sum()) for p in peak_sets) / max(seconds, EPS)
     if salient_per_s < cfg.min_salient_peaks_per_s:
-        return KeyResult(None, None, None, None, None, reason=f"no key: too few tonal peaks ({salient_per_s:.1f}/s)")
+        return KeyChroma(None, None, f"no key: too few tonal peaks ({salient_per_s:.1f}/s)")
     tuning = estimate_tuning(
         Peaks(
             np.concatenate([p.frame for p in peak_sets]),
@@ -189,28 +209,74 @@ def estimate_key(track_y: Sequence[np.ndarray], sr: int, cfg: KeyConfig) -> KeyR
     )
     frames_per_section = int(round(cfg.section_s * sr / cfg.hop_length))
     sections = np.concatenate([section_chromas(peak_chroma(p, tuning, cfg), frames_per_section) for p in peak_sets])
-    mass = sections.sum(axis=1)
-    if mass.sum() <= EPS:
-        return KeyResult(None, None, None, None, None, reason="no key: no tonal peaks")
+    if sections.sum() <= EPS:
+        return KeyChroma(None, None, "no key: no tonal peaks")
     total = sections.sum(axis=0)
     if total.max() / max(total.mean(), EPS) < cfg.min_chroma_peak_ratio:
-        return KeyResult(None, None, 0.0, None, round(100 * tuning, 1), reason="no key: flat chroma (no tonal content)")
-    templates = key_templates(cfg.profile)
-    r = correlate_keys(sections, templates)
+        return KeyChroma(None, tuning, "no key: flat chroma (no tonal content)")
+    return KeyChroma(sections, tuning)
+
+
+def profile_key_scores(sections: np.ndarray, cfg: KeyConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Profile correlation (step 4): ``(scores, votes)`` over the 24 keys from the section vote + mean."""
+    r = correlate_keys(sections, key_templates(cfg.profile))
+    mass = sections.sum(axis=1)
     w = (mass / mass.mean()) ** cfg.section_weight_power
     w = w / w.sum()
-    mean_corr = w @ r
     votes = np.bincount(np.argmax(r, axis=1), weights=w, minlength=24)
-    scores = cfg.vote_weight * votes + (1.0 - cfg.vote_weight) * mean_corr
+    return cfg.vote_weight * votes + (1.0 - cfg.vote_weight) * (w @ r), votes
+
+
+def learned_key_scores(sections: np.ndarray, model: KeyModel, vote_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """Learned model (step 4'): ``(scores, votes)`` over the 24 keys, both summing to 1.
+
+    ``scores = vote_weight * votes + (1 - vote_weight) * P(key | the track's whole chroma)``; each
+    section votes, weighted by its chroma mass, for its own most probable key.
+    """
+    probs = key_probabilities(key_logits(sections.sum(axis=0), model))[0]
+    mass = sections.sum(axis=1)
+    votes = np.bincount(np.argmax(key_logits(sections, model), axis=1), weights=mass / mass.sum(), minlength=24)
+    return vote_weight * votes + (1.0 - vote_weight) * probs, votes
+
+
+def relative_key(index: int) -> int:
+    """Index (0..11 major, 12..23 minor) of the relative minor/major of a key index."""
+    return 12 + (index + 9) % 12 if index < 12 else (index - 12 + 3) % 12
+
+
+def _margin(scores: np.ndarray) -> float:
+    """How far the best score is above the runner-up (>= 0)."""
+    top = np.sort(scores)[-2:]
+    return max(float(top[1] - top[0]), 0.0)
+
+
+def estimate_key(track_y: Sequence[np.ndarray], sr: int, cfg: KeyConfig) -> KeyResult:
+    """Key of a track from the audio of its sampled windows (see the module docstring)."""
+    return key_from_chroma(key_chroma(track_y, sr, cfg), cfg)
+
+
+def key_from_chroma(chroma: KeyChroma, cfg: KeyConfig, model: KeyModel | None = None) -> KeyResult:
+    """The key decision (step 4 or 4') on a track's section chroma; ``model`` overrides the
+    configured learned model (the benchmark's cross-validation passes each fold's own)."""
+    tuning_cents = None if chroma.tuning is None else round(100 * chroma.tuning, 1)
+    if chroma.sections is None:
+        clarity = None if chroma.tuning is None else 0.0  # a flat chroma is a measured "no key"
+        return KeyResult(None, None, clarity, None, tuning_cents, reason=chroma.reason)
+    model = model or learned_model(cfg.profile)
+    if model is not None:
+        scores, votes = learned_key_scores(chroma.sections, model, cfg.learned_vote_weight)
+        log_p = np.log(np.maximum(scores, 1e-300))
+        margin, scale = _margin(np.delete(log_p, relative_key(int(np.argmax(scores))))), cfg.learned_clarity_scale
+    else:
+        scores, votes = profile_key_scores(chroma.sections, cfg)
+        margin, scale = _margin(scores), cfg.clarity_scale
     best = int(np.argmax(scores))
-    runner_up = float(np.max(np.delete(scores, best)))
-    clarity = 1.0 - np.exp(-max(float(scores[best]) - runner_up, 0.0) / cfg.clarity_scale)
-    consensus = float(votes[best])
+    clarity = 1.0 - np.exp(-margin / scale)
     return KeyResult(
         root=best % 12,
         mode="major" if best < 12 else "minor",
         clarity=round(float(clarity), 4),
-        consensus=round(consensus, 4),
-        tuning_cents=round(100 * tuning, 1),
+        consensus=round(float(votes[best]), 4),
+        tuning_cents=tuning_cents,
         scores=scores,
     )

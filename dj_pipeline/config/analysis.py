@@ -48,14 +48,15 @@ class TempoConfig:
 
 @dataclass(frozen=True)
 class KeyConfig:
-    profile: str = "edm_blend"
+    profile: str = "learned"
     n_fft: int = 8192
     hop_length: int = 2048
     fmin_hz: float = 55.0
     fmax_hz: float = 3520.0
     peak_only: bool = True
-    salient_ratio: float = 4.0
+    salient_ratio: float = 2.0
     peak_context_hz: float = 40.0
+    guard_salient_ratio: float = 4.0
     salient_only: bool = True
     min_salient_peaks_per_s: float = 0.3
     log_gamma: float = 100.0
@@ -65,6 +66,8 @@ class KeyConfig:
     section_weight_power: float = 0.5
     vote_weight: float = 0.5
     clarity_scale: float = 0.06
+    learned_clarity_scale: float = 0.72
+    learned_vote_weight: float = 0.25
     min_chroma_peak_ratio: float = 1.05
 
 
