@@ -38,7 +38,7 @@ from dj_pipeline.structure import analyze_structure, grid_from_tempo, section_ro
 from dj_pipeline.config.structure import load_structure_config  # noqa: E402
 
 DOWNBEAT_TOL_S = 0.07
-RESULTS = Path(__file__).resolve().parent / "results" / "structure_accuracy.json"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def hits(truth: np.ndarray, pred: np.ndarray, tol_s: float) -> int:
@@ -256,8 +256,9 @@ def main() -> None:
         res["bad_input"] = bad_inputs(Path("/tmp/structure/bad"), not args.no_long)
         print(json.dumps(res["bad_input"], indent=1, default=str), flush=True)
     res["load_after"] = os.getloadavg()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(res, indent=1, default=str), encoding="utf-8")
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    out = RESULTS_DIR / f"structure_accuracy_{'_'.join(sorted(parts))}.json"
+    out.write_text(json.dumps(res, indent=1, default=str), encoding="utf-8")
 
 
 if __name__ == "__main__":
