@@ -47,7 +47,8 @@ def track_catalog(context: AssetExecutionContext, settings: DJSettings) -> Mater
     }
     if not result.errors.empty:
         metadata["scan_errors"] = table_preview(result.errors, ["path", "error"], n=20)
-    hist = histogram_md(result.catalog["duration_s"], "track duration (s)")
+    # drawn when the library changed (matplotlib costs seconds; a no-op rescan keeps the last one)
+    hist = histogram_md(result.catalog["duration_s"], "track duration (s)") if result.changed_anything else None
     if hist is not None:
         metadata["duration_histogram"] = hist
     # the same catalog and errors give the same version: a no-op rescan leaves downstream "Synced"

@@ -25,7 +25,6 @@ import os
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from dj_pipeline.audio import probe
 from dj_pipeline.config.windows import SamplingProfile, WindowsConfig, load_windows_config
@@ -69,6 +68,8 @@ def choose_windows(
     env: TrackEnvelope, duration_s: float, prof: SamplingProfile, config: WindowsConfig, seed: int
 ) -> list[Window]:
     """Pure window choice from a precomputed envelope (the testable core of :func:`select_windows`)."""
+    from scipy.signal import find_peaks  # here, not at import: a no-op ingest loads this module but never runs it
+
     rng = np.random.default_rng(seed)
     novelty, _ = section_novelty(env, config.envelope.novelty_half_width_s, config.envelope.novelty_level_scale_db)
     peaks, _ = find_peaks(
@@ -118,6 +119,8 @@ def first_strong_onset_s(env: TrackEnvelope, from_s: float, to_s: float, config:
     if thr <= 0 or hi <= lo:
         return None
     seg = env.onset[lo:hi]
+    from scipy.signal import find_peaks
+
     peaks, _ = find_peaks(seg, height=thr)
     peaks = [p for p in peaks if loud[lo + p]]
     return (lo + peaks[0]) / env.fps if peaks else None

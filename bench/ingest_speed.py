@@ -1,0 +1,243 @@
+"""Ingest speed: new tracks into a library, the first ``dj demo``, a no-op ingest on 50,000 files.
+
+    python bench/ingest_speed.py [--scratch /tmp/ingest_speed] [--base 40] [--new 10] [--duration-scale 1.8]
+                                 [--noop-files 50000] [--demo] [--profile]
+
+Three figures (issue 15, "Ingest speed"), each with wall and CPU seconds and the machine's load:
+
+* ``new_into_library``: a generated library of ``--base`` tracks is ingested, then ``--new`` tracks
+  are added and ingested again (DSP embedder). Reported: the incremental ingest end to end, its
+  runs (scan, batch analysis, library refresh) from the Dagster instance, each batch asset's own
+  seconds, the per-track cost, and the projection to 100 new tracks into 1,000 (per-track cost x 100
+  / the stage's parallelism is already in the measured seconds, plus the measured fixed costs; the
+  library refresh measured at ``--base`` tracks, so the projection says so). ``--duration-scale``
+  1.8 makes the demo's ~3-minute tracks the typical 4-7 minutes. Pass ``--base 1000 --new 100`` on
+  a quiet machine for the figure itself.
+* ``noop_files``: ``--noop-files`` tiny WAV files; a first scan builds the catalog, the batch
+  outputs are written as small stand-ins (no audio work: this figure is about the bookkeeping), the
+  state says "refreshed", then a real ``dj ingest`` runs end to end in a fresh process, twice.
+* ``first_demo`` (``--demo``): ``python -m dj_pipeline demo`` in a fresh data directory.
+
+``--profile`` writes a cProfile of the no-op ingest (top 25 by cumulative time) next to the JSON.
+Writes ``bench/results/ingest_speed.json``. Figures taken on a loaded machine are ratios at best:
+the load average is recorded beside each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+import wave
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "bench" / "results" / "ingest_speed.json"
+TARGETS = {"new_100_into_1000_s": 120.0, "first_demo_s": 90.0, "noop_50k_s": 10.0}
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def run_dj(args: list[str], env: dict[str, str] | None = None) -> dict:
+    """``python -m dj_pipeline ARGS`` in a fresh process: wall, CPU (user+sys of the children), output."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "dj_pipeline", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})  # fmt: skip
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"dj {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "load": load(), "stdout": proc.stdout.strip().splitlines()[-3:]}
+
+
+def dagster_runs(data: Path, since: float) -> list[dict]:
+    """The runs of an ingest (job name, wall seconds) and each batch asset's own seconds."""
+    os.environ["DAGSTER_HOME"] = str(data / "dagster_home")
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.get()
+    out = []
+    for run in reversed(instance.get_runs()):
+        stats = instance.get_run_stats(run.run_id)
+        if stats.start_time and stats.start_time >= since and stats.end_time:
+            out.append({"job": run.job_name, "seconds": round(stats.end_time - stats.start_time, 2)})
+    return out
+
+
+def batch_asset_seconds(data: Path, since: float) -> dict[str, float]:
+    """Sum of the ``seconds`` metadata of each batch asset materialized since ``since``."""
+    from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
+
+    instance = DagsterInstance.get()
+    totals: dict[str, float] = {}
+    for key in instance.get_asset_keys():
+        records = instance.fetch_materializations(AssetRecordsFilter(asset_key=key, after_timestamp=since), limit=100).records
+        for r in records:
+            seconds = r.asset_materialization.metadata.get("seconds") if r.asset_materialization else None
+            if seconds is not None:
+                totals[key.to_user_string()] = round(totals.get(key.to_user_string(), 0.0) + float(seconds.value), 2)
+    return totals
+
+
+def new_into_library(scratch: Path, base: int, new: int, duration_scale: float) -> dict:
+    from dj_pipeline.demo import generate_library
+
+    lib_all = scratch / f"lib_{base + new}_{duration_scale}"
+    if not (lib_all / "truth.csv").exists():
+        generate_library(lib_all, n_tracks=base + new, n_samples=4, seed=11, duration_scale=duration_scale, workers=0)
+    files = sorted((lib_all / "tracks").rglob("*.wav"))
+    lib = scratch / "library"
+    data = scratch / "data_new"
+    shutil.rmtree(lib, ignore_errors=True)
+    shutil.rmtree(data, ignore_errors=True)
+    (lib / "later").mkdir(parents=True)
+    for f in files[:base]:
+        os.link(f, lib / f.name)
+    first = run_dj(["ingest", "--library", str(lib), "--data", str(data), "--backend", "dsp", "--quiet"])
+    for f in files[base : base + new]:
+        os.link(f, lib / "later" / f.name)
+    since = time.time()
+    second = run_dj(["ingest", "--library", str(lib), "--data", str(data), "--backend", "dsp", "--quiet"])
+    runs = dagster_runs(data, since)
+    assets = batch_asset_seconds(data, since)
+    noop = run_dj(["ingest", "--library", str(lib), "--data", str(data), "--backend", "dsp", "--quiet"])
+    import soundfile as sf
+
+    audio_s = sum(sf.info(str(f)).duration for f in files[base : base + new])
+    batch_s = sum(r["seconds"] for r in runs if r["job"] == "batch_analysis")
+    refresh_s = sum(r["seconds"] for r in runs if r["job"] == "library_refresh")
+    fixed_s = second["wall_s"] - batch_s - refresh_s
+    per_track_s = batch_s / max(1, new)
+    return {
+        "base_tracks": base, "new_tracks": new, "new_audio_min": round(audio_s / 60, 1),
+        "first_ingest": first, "incremental_ingest": second, "noop_ingest": noop,
+        "runs": runs, "batch_asset_seconds": assets,
+        "per_new_track_s": round(per_track_s, 2), "fixed_s": round(fixed_s, 2), "library_refresh_s": round(refresh_s, 2),
+        "x_real_time": round(audio_s / second["wall_s"], 2),
+        "projection_100_into_1000_s": round(100 * per_track_s + fixed_s + refresh_s, 1),
+        "projection_note": f"library refresh measured at {base + new} tracks, not 1,100",
+    }  # fmt: skip
+
+
+TINY_RATE_HZ = 1000
+TINY_SECONDS = 6  # just over ingest.yaml's min_duration_s, so the scan admits them: ~6 KB a file
+
+
+def write_tiny_wavs(root: Path, n: int) -> None:
+    """``n`` small valid WAV files (8-bit, 1 kHz, 6 s) in folders of 500; each has its own content."""
+    frames = bytes([128]) * (TINY_RATE_HZ * TINY_SECONDS - 8)
+    for i in range(n):
+        d = root / f"folder_{i // 500:03d}"
+        if i % 500 == 0:
+            d.mkdir(parents=True, exist_ok=True)
+        with wave.open(str(d / f"track_{i:06d}.wav"), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(1)
+            w.setframerate(TINY_RATE_HZ)
+            w.writeframes(frames + i.to_bytes(8, "little"))  # distinct content: distinct track ids
+
+
+def fake_outputs(data: Path, library: Path) -> dict:
+    """Catalog from a real scan, stand-in batch files for every batch asset, and a 'refreshed' state."""
+    import pandas as pd
+
+    from dj_pipeline.catalog import scan_library
+    from dj_pipeline.config.ingest import load_ingest_config
+    from dj_pipeline.pipeline import requested_embedding, save_state
+    from dj_pipeline.storage import DataPaths, write_parquet_atomic
+    from dj_pipeline.storage.duckdb_catalog import publish_duckdb
+    from dj_pipeline.storage.tables import BATCH_ASSETS, CATALOG_ASSET, CATALOG_FILE, write_batch
+
+    paths = DataPaths(data).ensure()
+    t0 = time.perf_counter()
+    result = scan_library(library, pd.DataFrame(), pd.DataFrame(), load_ingest_config())
+    first_scan_s = time.perf_counter() - t0
+    write_parquet_atomic(result.catalog, paths.asset_dir(CATALOG_ASSET) / CATALOG_FILE)
+    backend, model = requested_embedding("dsp", None)
+    for batch, group in result.catalog.groupby("batch"):
+        ids = group["track_id"].tolist()
+        for asset in BATCH_ASSETS:
+            rows = pd.DataFrame({"track_id": ids, "backend": backend, "model": model or ""})
+            write_batch(paths, asset, batch, rows)
+    publish_duckdb(paths)
+    save_state(paths, {"library_refresh_pending": False, "samples_signature": None})
+    return {"tracks": len(result.catalog), "batches": int(result.catalog["batch"].nunique()), "first_scan_s": round(first_scan_s, 1)}
+
+
+def noop_files(scratch: Path, n: int, profile: bool) -> dict:
+    library = scratch / f"tiny_{n}"
+    if not (library / f"folder_{(n - 1) // 500:03d}" / f"track_{n - 1:06d}.wav").is_file():
+        shutil.rmtree(library, ignore_errors=True)
+        write_tiny_wavs(library, n)
+    data = scratch / f"data_tiny_{n}"
+    shutil.rmtree(data, ignore_errors=True)
+    setup = fake_outputs(data, library)
+    args = ["ingest", "--library", str(library), "--data", str(data), "--backend", "dsp", "--quiet"]
+    first = run_dj(args)  # registers the batches, builds the library-wide state once
+    second = run_dj(args)
+    out = {"files": n, **setup, "first_ingest_after_setup": first, "noop_ingest": second}
+    if profile:
+        prof = scratch / "noop_ingest.prof"
+        subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "dj_pipeline", *args], capture_output=True, cwd=ROOT,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+        out["profile_top"] = top_of_profile(prof)
+    return out
+
+
+def top_of_profile(prof: Path, n: int = 25) -> list[str]:
+    import io
+    import pstats
+
+    buf = io.StringIO()
+    pstats.Stats(str(prof), stream=buf).sort_stats("cumulative").print_stats(r"dj_pipeline|dagster/_core/instance|execute_in_process", n)
+    return [line for line in buf.getvalue().splitlines() if "dj_pipeline" in line or "dagster" in line][:n]
+
+
+def first_demo(scratch: Path) -> dict:
+    data = scratch / "data_demo"
+    shutil.rmtree(data, ignore_errors=True)
+    return run_dj(["demo", "--data", str(data)])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scratch", default="/tmp/ingest_speed")
+    ap.add_argument("--base", type=int, default=40)
+    ap.add_argument("--new", type=int, default=10)
+    ap.add_argument("--duration-scale", type=float, default=1.8)
+    ap.add_argument("--noop-files", type=int, default=50000)
+    ap.add_argument("--skip-new", action="store_true")
+    ap.add_argument("--demo", action="store_true", help="also time a fresh `dj demo`")
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    scratch = Path(args.scratch)
+    scratch.mkdir(parents=True, exist_ok=True)
+    report: dict = {"cpus": os.cpu_count(), "load_at_start": load(), "targets": TARGETS}
+    if args.noop_files:
+        report["noop_files"] = noop_files(scratch, args.noop_files, args.profile)
+        print(f"no-op ingest, {args.noop_files} files: {report['noop_files']['noop_ingest']}")
+    if not args.skip_new:
+        report["new_into_library"] = r = new_into_library(scratch, args.base, args.new, args.duration_scale)
+        print(f"{args.new} new into {args.base}: {r['incremental_ingest']}; per track {r['per_new_track_s']} s, fixed {r['fixed_s']} s, "
+              f"refresh {r['library_refresh_s']} s -> 100 into 1,000 ~ {r['projection_100_into_1000_s']} s ({r['projection_note']})")
+    if args.demo:
+        report["first_demo"] = first_demo(scratch)
+        print(f"first dj demo: {report['first_demo']}")
+    report["load_at_end"] = load()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2, default=str))
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
