@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from dj_pipeline.storage import DataPaths
@@ -30,9 +31,12 @@ def run_demo(
     lib = paths.root / DEMO_SUBDIR
     if not (lib / "truth.csv").exists():
         print(f"generating the demo library ({n_tracks} tracks, {n_samples} one-shots) in {lib} ...")
-        generate_library(lib, n_tracks=n_tracks, n_samples=n_samples, seed=seed)
-    report = run_ingest(lib / "tracks", paths.root, samples_dir=lib / "samples")
-    print(f"ingest done in {report.seconds:.1f}s\n")
+        generate_library(lib, n_tracks=n_tracks, n_samples=n_samples, seed=seed, workers=0)  # one process per core: same bytes, sooner
+    from dj_pipeline.progress import ingest_summary, on_terminal
+
+    started = time.perf_counter()
+    report = run_ingest(lib / "tracks", paths.root, samples_dir=lib / "samples", show_progress=on_terminal())
+    print(ingest_summary(paths, report, time.perf_counter() - started) + "\n")
 
     # the demo's automatic picks are not a DJ's choices: they never reach the feedback log
     session = SessionRecommender(data_dir=str(paths.root), session=DEMO_SESSION, plan=DEMO_PLAN, log_feedback=False)
@@ -50,6 +54,7 @@ def run_demo(
     playlist = session.export_m3u8(paths.root / "demo_set.m3u8")
     print(f"\nplaylist: {playlist}")
     print(f'SQL:      python3 -m dj_pipeline sql "SELECT bpm, key, camelot, energy FROM track_features" --data {paths.root}')
+    print(f"UI:       python3 -m dj_pipeline ui --data {paths.root}   (Dagster, over this demo library)")
     return chosen
 
 
