@@ -3,6 +3,7 @@
     python bench/analysis_accuracy.py [--library /tmp/demo240] [--tracks 240] [--seed 0]
                                       [--limit N] [--devset ../shared/devset] [--no-baseline]
                                       [--profiles krumhansl,temperley,shaath,edma,edm_blend]
+                                      [--realset /work/realset --peers-out /tmp/peers_out]
 
 * Demo library (generated once into ``--library`` when it has no truth.csv): every track is
   analysed exactly as the pipeline does (window sampler -> read windows at the analysis rate ->
@@ -10,6 +11,11 @@
   chroma_cqt + Krumhansl) runs on the same sampled windows (main + tails) at 22050 Hz.
 * Devset (``kind`` tempo/key/track rows of labels.csv with a bpm or key): ``analyze_file`` on each
   file; the baseline on the whole file.
+
+* Real dev set (``--realset DIR``, the extracted ``../shared/realset``; see ``bench/realset_eval.py``):
+  tempo, key, beats and downbeats per dataset and per GTZAN genre, side by side with the peers
+  whose outputs are cached in ``--peers-out``; the fixed hold-out split of ``bench/realset.py``
+  (``holdout``: reported; ``tune``: the part tuned on) is reported separately.
 
 Scores: MIREX tempo Accuracy1 (+-4 %) and Accuracy2 (also x2, x1/2, x3, x1/3), MIREX weighted key
 score (1 same, .5 fifth, .3 relative, .2 parallel) and the exact key rate; per style, the key
@@ -34,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from analysis_baseline import BASELINE_SR, baseline_analysis  # noqa: E402
+from realset import add_realset_argument  # noqa: E402
 
 from dj_pipeline.analysis import analyze_file, analyze_segments, load_analysis_config  # noqa: E402
 from dj_pipeline.analysis.key import estimate_key  # noqa: E402
@@ -155,6 +162,24 @@ def print_report(df: pd.DataFrame, title: str, baseline: bool, profiles: list[st
     return {"summary": summary.to_dict(orient="records"), "profiles": profile_scores}
 
 
+def run_realset(args: argparse.Namespace) -> None:
+    """``--realset``: dj_pipeline and the cached peers on the real dev set (see ``bench/realset_eval.py``)."""
+    from realset import realset_dir
+    from realset_eval import print_realset, realset_frame, rows_for_json
+
+    root = realset_dir(args.realset)
+    if root is None:
+        sys.exit(f"real dev set not found at {args.realset} (no truth.csv): extract it with ../shared/realset/extract.py")
+    df, systems = realset_frame(root, args.peers_out, args.genre_tags, args.real_limit)
+    report = {"realset": str(root), "genre_tags": args.genre_tags, "split": "bench/realset.py holdout_split(n_folds=2, fold=0)",
+              **print_realset(df, systems), "rows": rows_for_json(df)}  # fmt: skip
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    name = "analysis_accuracy_realset" + ("_genre_tags" if args.genre_tags else "") + ".json"
+    (out / name).write_text(json.dumps(report, indent=1, default=str))
+    print(f"\nwrote {out / name}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--library", type=Path, default=Path("/tmp/demo240"))
@@ -165,7 +190,14 @@ def main() -> None:
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--no-demo", action="store_true")
     ap.add_argument("--profiles", default=",".join(PROFILE_NAMES))
+    add_realset_argument(ap)
+    ap.add_argument("--peers-out", type=Path, default=Path("/tmp/peers_out"), help="cached peer CSVs (see bench/realset_scores.py)")
+    ap.add_argument("--genre-tags", action="store_true", help="real set: pass the GTZAN genre to the analysis as a genre tag")
+    ap.add_argument("--real-limit", type=int, default=None, help="real set: about this many files (spread over genres)")
     args = ap.parse_args()
+    if args.realset is not None:
+        run_realset(args)
+        return
     profiles = [p for p in args.profiles.split(",") if p]
     baseline = not args.no_baseline
     report: dict = {"config_profile": load_analysis_config().key.profile}

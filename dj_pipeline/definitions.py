@@ -2,12 +2,12 @@
 
 from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
 
-from dj_pipeline.assets import batches, catalog, checks, library, models, publish, roles, structure
+from dj_pipeline.assets import batches, beats, catalog, checks, library, models, publish, roles, structure
 from dj_pipeline.assets.resources import settings_from_env
 from dj_pipeline.automation import catalog_scan_job, catalog_scan_schedule, library_change_sensor
 from dj_pipeline.jobs import step_jobs
 
-ASSET_MODULES = [catalog, batches, structure, library, roles, models, publish]
+ASSET_MODULES = [catalog, batches, beats, structure, library, roles, models, publish]
 
 ASSETS = load_assets_from_modules(ASSET_MODULES)
 

@@ -28,7 +28,8 @@ from dj_pipeline.analysis.mixability import danceability, mix_score
 from dj_pipeline.analysis.schema import FEATURE_COLUMNS, clean_row
 from dj_pipeline.analysis.spectral import band_shares, brightness_hz, onset_density, percussive_ratio, vocal_presence
 from dj_pipeline.analysis.beatgrid import first_downbeat_s
-from dj_pipeline.analysis.tempo import estimate_tempo
+from dj_pipeline.analysis.tags import apply_tags
+from dj_pipeline.analysis.tempo import bpm_range_for, estimate_tempo
 from dj_pipeline.audio import resample
 from dj_pipeline.config.analysis import AnalysisConfig, load_analysis_config
 
@@ -101,6 +102,7 @@ def analyze_segments(
     duration_s: float,
     config: AnalysisConfig | None = None,
     timings: dict[str, float] | None = None,
+    tags: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Features of a track from its decoded windows (see the module docstring).
 
@@ -108,6 +110,8 @@ def analyze_segments(
     tail_1, tail_2, ...). ``duration_s``: the full track's length (used for warnings only).
     ``timings``: when given, CPU seconds per stage are added to it (prepare, spectra, tempo,
     beatgrid, key, loudness, spectral, mix).
+    ``tags``: the file's own ``genre``, ``tag_bpm`` and ``tag_key`` (catalog columns), weighed
+    against the analysis by :func:`dj_pipeline.analysis.tags.apply_tags` (``tag_conflict``).
     Returns a dict with every column of :data:`FEATURE_COLUMNS`, ``None`` where not measurable.
     """
     cfg = config or load_analysis_config()
@@ -137,11 +141,12 @@ def analyze_segments(
     track = [spectra[n] for n in track_names]
     with _stage(timings, "tempo"):
         values["onset_density"] = onset_density(track, cfg.onsets)
-        values.update(_tempo_features(track, values["onset_density"], cfg, warnings))
+        values.update(_tempo_features(track, values["onset_density"], cfg, warnings, (tags or {}).get("genre")))
     with _stage(timings, "beatgrid"):
         values["first_downbeat_s"] = _downbeat(values.get("bpm"), spectra.get(cfg.intro_window), cfg, warnings)
     with _stage(timings, "key"):
         values.update(_key_features(track_y, cfg, warnings))
+        apply_tags(values, tags, cfg.tags, warnings)
     with _stage(timings, "loudness"):
         values.update(_loudness_features(track_y, cfg, warnings))
     with _stage(timings, "spectral"):
@@ -157,8 +162,10 @@ def analyze_segments(
     return _finish(values, warnings)
 
 
-def _tempo_features(track: list[Spectra], onset_rate_per_s: float, cfg: AnalysisConfig, warnings: list[str]) -> dict[str, Any]:
-    tempo = estimate_tempo(track, cfg.tempo, onset_rate_per_s, cfg.onsets.min_flux_db)
+def _tempo_features(
+    track: list[Spectra], onset_rate_per_s: float, cfg: AnalysisConfig, warnings: list[str], genre: str | None = None
+) -> dict[str, Any]:
+    tempo = estimate_tempo(track, cfg.tempo, onset_rate_per_s, cfg.onsets.min_flux_db, bpm_range_for(genre, cfg.tempo))
     if tempo.reason:
         warnings.append(tempo.reason)
     return {"bpm": tempo.bpm, "bpm_confidence": tempo.confidence, "bpm_std": tempo.bpm_std}
@@ -227,6 +234,7 @@ def analyze_file(path: str | os.PathLike, profile: str | None = None, config: An
     """
     from dj_pipeline.audio import probe
     from dj_pipeline.catalog.hashing import content_id
+    from dj_pipeline.catalog.tags import read_tags
     from dj_pipeline.config.ingest import load_ingest_config
     from dj_pipeline.windows import read_windows, select_windows
 
@@ -235,4 +243,5 @@ def analyze_file(path: str | os.PathLike, profile: str | None = None, config: An
     track_id = content_id(path, load_ingest_config().hash_chunk_bytes)  # the catalog's id
     windows = select_windows(path, profile=profile, track_id=track_id)
     segments = read_windows(path, windows, cfg.sr)
-    return {"track_id": track_id, **analyze_segments(segments, cfg.sr, info.duration_s, cfg)}
+    tags = read_tags(path)
+    return {"track_id": track_id, **analyze_segments(segments, cfg.sr, info.duration_s, cfg, tags=tags)}

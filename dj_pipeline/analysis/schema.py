@@ -45,6 +45,7 @@ FEATURE_SPEC: dict[str, tuple[pa.DataType, str]] = {
     "outro_mix": (pa.float64(), "how easy the outro is to blend, 0..1"),
     "analysed_s": (pa.float64(), "seconds of audio the track-level features come from"),
     "analysis_sr": (pa.int32(), "analysis sample rate, Hz"),
+    "tag_conflict": (pa.string(), 'the file\'s BPM/key tags disagree with the audio: "bpm", "key", "bpm,key"; NULL when they agree or are absent'),
     "analysis_warnings": (pa.string(), "why values are NULL or suspect; NULL when all is well"),
 }
 

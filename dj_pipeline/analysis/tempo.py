@@ -21,6 +21,7 @@ The beat grid (first downbeat) is in :mod:`dj_pipeline.analysis.beatgrid`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -93,8 +94,17 @@ def spectral_salience(o: np.ndarray, fps: float, grid_bpm: np.ndarray) -> np.nda
     return out / out.max() if out.max() > EPS else out
 
 
-def estimate_tempo(track: Sequence[Spectra], cfg: TempoConfig, onset_rate_per_s: float, min_flux_db: float) -> TempoResult:
+def estimate_tempo(
+    track: Sequence[Spectra],
+    cfg: TempoConfig,
+    onset_rate_per_s: float,
+    min_flux_db: float,
+    bpm_range: tuple[float, float] | None = None,
+) -> TempoResult:
     """Global tempo of a track from its sampled windows (see the module docstring).
+
+    ``bpm_range``: the DJ range the tempo is folded into (default: :func:`bpm_range_for` without a
+    genre tag, i.e. the library's ``bpm_range`` setting).
 
     ``onset_rate_per_s`` (onsets per second over the same windows) decides between two octaves
     that both fit the DJ range: music has about ``density_per_beat`` onsets per beat. Windows with
@@ -118,10 +128,9 @@ def estimate_tempo(track: Sequence[Spectra], cfg: TempoConfig, onset_rate_per_s:
         weight += w
     comb /= weight
     spec /= weight
-    salience = np.maximum(comb, 0.0) * spec
-    if salience.max() <= EPS:
+    if (np.maximum(comb, 0.0) * spec).max() <= EPS:
         return TempoResult(None, 0.0, None, "no beat: no periodicity in the onsets")
-    bpm = choose_octave(grid, salience, onset_rate_per_s, cfg)
+    bpm = choose_octave(grid, comb, spec, onset_rate_per_s, cfg, bpm_range or bpm_range_for(None, cfg))
     confidence = float(np.clip(np.interp(bpm, grid, comb), 0.0, 1.0))
     if confidence < cfg.min_confidence:
         return TempoResult(None, confidence, None, f"no clear beat (pulse clarity {confidence:.2f})")
@@ -137,25 +146,66 @@ def octave_folded(grid: np.ndarray, salience: np.ndarray, per_octave: int) -> np
     return out
 
 
-def choose_octave(grid: np.ndarray, salience: np.ndarray, onset_rate_per_s: float, cfg: TempoConfig) -> float:
-    """Tempo class from the octave-folded salience, then the octave inside the DJ range.
+def parse_bpm_range(text: str) -> tuple[float, float] | None:
+    """``"70-140"`` -> ``(70.0, 140.0)``; ``"auto"`` -> ``None``. Raises ``ValueError`` otherwise.
 
-    The class (tempo modulo octaves) is the best octave-folded salience in ``[min_bpm, 2*min_bpm)``.
-    When two of its octaves fit the range (87 and 174), each is scored by a broad log-normal tempo
-    prior times a preference for ``density_per_beat`` onsets per beat.
+    A range must span about an octave (``hi >= 1.9 * lo``) so that every tempo has a place in it.
     """
+    text = str(text).strip().lower()
+    if text == "auto":
+        return None
+    try:
+        lo, hi = (float(x) for x in text.replace("–", "-").split("-"))
+    except ValueError:
+        raise ValueError(f"bpm_range must be 'auto' or 'LO-HI' (e.g. 88-175), got {text!r}") from None
+    if not (0 < lo and hi >= 1.9 * lo):
+        raise ValueError(f"bpm_range {text!r} must span an octave (HI >= 1.9 * LO)")
+    return lo, hi
+
+
+def bpm_range_for(genre: str | None, cfg: TempoConfig) -> tuple[float, float]:
+    """The range the tempo is folded into: the first ``genre_ranges`` pattern the genre tag matches,
+    else the library's ``bpm_range`` (``auto``: ``auto_range``, where the evidence picks the octave)."""
+    if genre:
+        for pattern, rng in cfg.genre_ranges:
+            if re.search(pattern, genre, flags=re.IGNORECASE):
+                return parse_bpm_range(rng) or cfg.auto_range
+    return parse_bpm_range(cfg.bpm_range) or cfg.auto_range
+
+
+def octave_candidates(base_bpm: float, bpm_range: tuple[float, float], slack: float = 0.005) -> list[float]:
+    """The octaves ``base * 2**k`` of a tempo class inside ``bpm_range`` (the nearest one if none fits)."""
+    lo, hi = bpm_range
+    octaves = [base_bpm * 2.0**k for k in range(-4, 5)]
+    inside = [t for t in octaves if lo * (1 - slack) <= t <= hi * (1 + slack)]
+    return inside or [min(octaves, key=lambda t: abs(np.log2(t / np.sqrt(lo * hi))))]
+
+
+def choose_octave(
+    grid: np.ndarray, comb: np.ndarray, spec: np.ndarray, onset_rate_per_s: float, cfg: TempoConfig, bpm_range: tuple[float, float]
+) -> float:
+    """Tempo class from the octave-folded salience, then its octave inside ``bpm_range``.
+
+    The class (tempo modulo octaves) is the best octave-folded salience ``comb x spectrum`` in
+    ``[min_bpm, 2*min_bpm)``. Each of its octaves in the range is scored by the log ACF-comb and
+    log onset-spectrum values at it (``octave_*_weight``), a broad log-normal tempo prior around
+    ``prior_center_bpm`` and a preference for ``density_per_beat`` onsets per beat.
+    """
+    salience = np.maximum(comb, 0.0) * spec
     folded = octave_folded(grid, salience, cfg.grid_per_octave)
     band = (grid >= cfg.min_bpm) & (grid < 2.0 * cfg.min_bpm)
     base = float(grid[band][int(np.argmax(folded[band]))])
-    candidates = [base * 2.0**k for k in range(0, 4) if base * 2.0**k <= cfg.max_bpm * 1.0001]
 
     def log_score(t: float) -> float:
+        at_comb = max(float(np.interp(t, grid, comb)), 1e-3)
+        at_spec = max(float(np.interp(t, grid, spec)), 1e-3)
         prior = (np.log2(t / cfg.prior_center_bpm) / cfg.prior_sigma_octaves) ** 2
         per_beat = max(onset_rate_per_s, EPS) * 60.0 / t
         density = (np.log2(per_beat / cfg.density_per_beat) / cfg.density_sigma_octaves) ** 2
-        return -0.5 * (prior + density)
+        evidence = cfg.octave_comb_weight * np.log(at_comb) + cfg.octave_spectrum_weight * np.log(at_spec)
+        return float(evidence - 0.5 * (prior + cfg.density_weight * density))
 
-    chosen = max(candidates, key=log_score)
+    chosen = max(octave_candidates(base, bpm_range), key=log_score)
     return refine_peak(grid, salience, chosen)
 
 

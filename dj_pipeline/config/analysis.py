@@ -6,6 +6,7 @@ Every number the analysis uses comes from here, so a user can tune it with a cop
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,46 @@ class TempoConfig:
     downbeat_low_hz: float = 150.0
     sound_start_db: float = -45.0
     downbeat_first_beat_bonus: float = 0.25
+    bpm_range: str = "auto"
+    auto_range: tuple[float, float] = (70.0, 180.0)
+    genre_ranges: tuple[tuple[str, str], ...] = ()
+    octave_comb_weight: float = 0.0
+    octave_spectrum_weight: float = 0.0
+    density_weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class TagsConfig:
+    trust_tags: str = "when_unclear"
+    bpm_tolerance_pct: float = 4.0
+    unclear_bpm_confidence: float = 0.15
+    unclear_key_clarity: float = 0.5
+
+
+@dataclass(frozen=True)
+class BeatsConfig:
+    n_fft: int = 512
+    hop_length: int = 128
+    n_mels: int = 40
+    fmin_hz: float = 30.0
+    floor_db: float = -100.0
+    low_max_hz: float = 150.0
+    n_change_bands: int = 12
+    change_decimation: int = 4
+    block_s: float = 60.0
+    tightness: float = 400.0
+    trim: bool = True
+    local_window_s: float = 8.0
+    local_hop_s: float = 2.0
+    local_search_pct: float = 6.0
+    local_min_clarity: float = 0.1
+    local_median_windows: int = 5
+    offset_s: float = 0.0
+    beats_per_bar: int = 4
+    downbeat_reach_s: float = 0.05
+    downbeat_low_weight: float = 1.0
+    downbeat_onset_weight: float = 0.0
+    downbeat_change_weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -187,6 +228,8 @@ class AnalysisConfig:
     outro_window: str = "outro"
     guards: GuardsConfig = field(default_factory=GuardsConfig)
     tempo: TempoConfig = field(default_factory=TempoConfig)
+    beats: BeatsConfig = field(default_factory=BeatsConfig)
+    tags: TagsConfig = field(default_factory=TagsConfig)
     key: KeyConfig = field(default_factory=KeyConfig)
     loudness: LoudnessConfig = field(default_factory=LoudnessConfig)
     energy: EnergyConfig = field(default_factory=EnergyConfig)
@@ -225,6 +268,11 @@ def load_analysis_config(path: str | Path | None = None, overrides: dict[str, An
         raise ValueError("analysis config: energy scales, references and width must be > 0 and levels >= 2")
     if not cfg.tempo.min_bpm < cfg.tempo.max_bpm or cfg.tempo.max_bpm < 2 * cfg.tempo.min_bpm * 0.999:
         raise ValueError("analysis config: tempo range must span an octave (max_bpm >= 2 * min_bpm)")
+    if cfg.tags.trust_tags not in ("never", "when_unclear", "always"):
+        raise ValueError(f"analysis config: tags.trust_tags must be never, when_unclear or always, got {cfg.tags.trust_tags!r}")
+    for rng in (cfg.tempo.bpm_range, *(r for _, r in cfg.tempo.genre_ranges)):
+        if not re.fullmatch(r"auto|\d+(\.\d+)?\s*-\s*\d+(\.\d+)?", str(rng).strip().lower()):
+            raise ValueError(f"analysis config: a bpm range must be 'auto' or 'LO-HI' (e.g. 88-175), got {rng!r}")
     return cfg
 
 

@@ -52,4 +52,6 @@ def _feature_rows(track: Any, config: Any) -> list[dict[str, Any]]:
     from dj_pipeline.analysis import analyze_segments
 
     segments = read_windows(track.path, track.windows, config.sr)
-    return [{"track_id": track.track_id, **analyze_segments(segments, config.sr, float(track.duration_s), config)}]
+    tags = {k: getattr(track, k, None) for k in ("genre", "tag_bpm", "tag_key")}
+    tags = {k: (None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v) for k, v in tags.items()}
+    return [{"track_id": track.track_id, **analyze_segments(segments, config.sr, float(track.duration_s), config, tags=tags)}]

@@ -23,7 +23,7 @@ SCAN_ERRORS_FILE = "scan.parquet"
 SAMPLE_CATALOG_ASSET = "sample_catalog"
 SAMPLE_ERRORS_ASSET = "sample_errors"
 # Batch-partitioned, per-track assets (every row has track_id and batch).
-BATCH_ASSETS: tuple[str, ...] = ("track_windows", "track_features", "track_embeddings", "track_structure", "track_fingerprints")
+BATCH_ASSETS: tuple[str, ...] = ("track_windows", "track_features", "track_embeddings", "track_structure", "track_fingerprints", "track_beats")
 # Batch assets that run only when asked for (``dj ingest --drum-profiles``).
 OPTIONAL_BATCH_ASSETS: tuple[str, ...] = ("track_drum_profiles",)
 # Per-track tables the track_structure asset writes beside its own file (same batch layout).

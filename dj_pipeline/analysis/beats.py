@@ -1,0 +1,196 @@
+"""Beat and downbeat tracking over a whole track, streamed: the beat grid behind ``track_beats``.
+
+Why a whole-track pass and not the sampled windows: cue points and beat-matched mixing need a beat
+at any time of the track, and a grid extrapolated from a few windows drifts or jumps over a tempo
+change. The pass streams the file in blocks (:func:`dj_pipeline.audio.iter_blocks`), so memory is
+bounded by the block size plus a few small curves per frame (a 2-hour mix never sits in memory).
+
+1. Envelope (:func:`stream_beat_envelope`): a short-window (46 ms) log-mel spectral flux at ~86
+   frames/s, its low band (kick) and a coarse band-energy curve (for harmonic/timbral change).
+2. Beats (:func:`track_beats`): dynamic programming (Ellis 2007, librosa's implementation) on the
+   flux at the tempo the analysis chose, made time-varying by a local tempo curve (each
+   ``local_window_s`` is searched within ``local_search_pct`` of the global tempo), so a tempo
+   change bends the grid instead of breaking it. Where the drums stop (a breakdown) the onsets are
+   flat and the DP keeps the beat period, so the grid runs on through the break.
+3. Downbeats (:func:`downbeat_phase`): which beat of the bar is "1" = the phase whose beats carry
+   the most kick onsets and the largest change of the band energies from the previous beat (chords
+   and sections change on the one), each z-scored over the track.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+
+from dj_pipeline.analysis.frontend import EPS, mel_basis
+from dj_pipeline.analysis.tempo import comb_salience, detrended_onset, onset_acf
+from dj_pipeline.audio import iter_blocks
+from dj_pipeline.config.analysis import AnalysisConfig, BeatsConfig
+
+
+@dataclass(frozen=True)
+class BeatEnvelope:
+    """Frame curves of a whole track at ``fps`` (frame ``k`` is centred at ``k / fps`` s)."""
+
+    onset: np.ndarray  # full-band log-mel flux, >= 0
+    low: np.ndarray  # flux of the mel bands below ``low_max_hz`` (kick)
+    bands: np.ndarray  # (n_change_bands, frames // change_decimation) mean log-mel per band group
+    fps: float
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class BeatTrack:
+    """Beat times (s), their position in the bar (1 = downbeat) and the downbeat times."""
+
+    beats_s: np.ndarray
+    bar_pos: np.ndarray
+    downbeats_s: np.ndarray
+    reason: str | None = None
+
+    @classmethod
+    def empty(cls, reason: str) -> BeatTrack:
+        z = np.zeros(0)
+        return cls(z, np.zeros(0, dtype=np.int8), z, reason)
+
+
+class _FluxStream:
+    """Short-window log-mel flux over consecutive blocks, seamless across block boundaries."""
+
+    def __init__(self, sr: int, cfg: BeatsConfig):
+        self.sr, self.cfg = sr, cfg
+        self.fb, freqs = mel_basis(sr, cfg.n_fft, cfg.n_mels, cfg.fmin_hz)
+        self.low_rows = freqs <= cfg.low_max_hz
+        self.groups = np.array_split(np.arange(cfg.n_mels), cfg.n_change_bands)
+        self.carry = np.zeros(cfg.n_fft // 2, np.float32)  # frame k is centred at k * hop
+        self.last: np.ndarray | None = None
+        self.onset: list[np.ndarray] = []
+        self.low: list[np.ndarray] = []
+        self.bands: list[np.ndarray] = []
+        self.pending = np.zeros((cfg.n_change_bands, 0), np.float32)
+
+    def add(self, y: np.ndarray) -> None:
+        cfg = self.cfg
+        x = np.concatenate([self.carry, np.asarray(y, np.float32)])
+        n_frames = (x.size - cfg.n_fft) // cfg.hop_length + 1
+        if n_frames <= 0:
+            self.carry = x
+            return
+        self.carry = x[n_frames * cfg.hop_length :]
+        stft = librosa.stft(x[: (n_frames - 1) * cfg.hop_length + cfg.n_fft], n_fft=cfg.n_fft, hop_length=cfg.hop_length, center=False)
+        log_mel = 10.0 * np.log10(np.maximum(self.fb @ (stft.real**2 + stft.imag**2), EPS))
+        log_mel = np.maximum(log_mel, cfg.floor_db).astype(np.float32)
+        prev = log_mel[:, :1] if self.last is None else self.last
+        rise = np.maximum(0.0, np.diff(np.concatenate([prev, log_mel], axis=1), axis=1))
+        self.last = log_mel[:, -1:]
+        self.onset.append(rise.mean(axis=0))
+        self.low.append(rise[self.low_rows].mean(axis=0) if self.low_rows.any() else rise[:1].mean(axis=0))
+        grouped = np.stack([log_mel[g].mean(axis=0) for g in self.groups])
+        self.pending = np.concatenate([self.pending, grouped], axis=1)
+        k = self.pending.shape[1] // cfg.change_decimation * cfg.change_decimation
+        if k:
+            d = cfg.change_decimation
+            self.bands.append(self.pending[:, :k].reshape(len(self.groups), k // d, d).mean(axis=2))
+            self.pending = self.pending[:, k:]
+
+    def finish(self, duration_s: float) -> BeatEnvelope:
+        self.add(np.zeros(self.cfg.n_fft // 2, np.float32))  # the last frames, centred on the end
+        cat = lambda parts: np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)  # noqa: E731
+        bands = np.concatenate(self.bands, axis=1) if self.bands else np.zeros((len(self.groups), 0), np.float32)
+        return BeatEnvelope(cat(self.onset), cat(self.low), bands, self.sr / self.cfg.hop_length, duration_s)
+
+
+def beat_envelope(y: np.ndarray, sr: int, cfg: BeatsConfig) -> BeatEnvelope:
+    """The beat envelope of a signal already in memory (a window, a test signal)."""
+    stream = _FluxStream(sr, cfg)
+    stream.add(np.asarray(y, np.float32))
+    return stream.finish(y.size / sr)
+
+
+def stream_beat_envelope(path: str | os.PathLike, sr: int, cfg: BeatsConfig) -> BeatEnvelope:
+    """The beat envelope of a whole file, decoded in ``cfg.block_s`` blocks (bounded memory)."""
+    stream = _FluxStream(sr, cfg)
+    total = 0
+    for _, block in iter_blocks(path, sr=sr, block_s=cfg.block_s):
+        stream.add(block)
+        total += block.size
+    return stream.finish(total / sr)
+
+
+def local_tempo_curve(onset: np.ndarray, fps: float, bpm: float, cfg: BeatsConfig) -> np.ndarray:
+    """Tempo (BPM) per frame: each ``local_window_s`` window's best comb tempo near ``bpm``, smoothed.
+
+    Windows without a clear pulse (a breakdown) keep the neighbours' tempo; a track with one tempo
+    gets a flat curve at (nearly) ``bpm``.
+    """
+    n = onset.size
+    win = int(round(cfg.local_window_s * fps))
+    if n < 2 * win or cfg.local_search_pct <= 0:
+        return np.full(n, bpm)
+    hop = max(1, int(round(cfg.local_hop_s * fps)))
+    grid = bpm * np.geomspace(1 - cfg.local_search_pct / 100, 1 + cfg.local_search_pct / 100, 41)
+    max_lag = int(np.ceil(60.0 * fps / grid[0] * 2)) + 2
+    o = detrended_onset(onset, fps)
+    centres, tempi = [], []
+    for start in range(0, n - win + 1, hop):
+        sal = comb_salience(onset_acf(o[start : start + win], max_lag), fps, grid, 2)
+        if sal.max() > cfg.local_min_clarity:
+            centres.append(start + win / 2)
+            tempi.append(float(grid[int(np.argmax(sal))]))
+    if len(tempi) < 2:
+        return np.full(n, bpm)
+    k = max(1, cfg.local_median_windows) | 1
+    padded = np.pad(np.asarray(tempi), k // 2, mode="edge")
+    smooth = np.median(np.lib.stride_tricks.sliding_window_view(padded, k), axis=1)
+    return np.interp(np.arange(n), centres, smooth)
+
+
+def downbeat_phase(env: BeatEnvelope, beat_frames: np.ndarray, cfg: BeatsConfig) -> int:
+    """Index (0 .. beats_per_bar - 1) of the first downbeat among ``beat_frames`` (see the module docstring)."""
+    bpb = cfg.beats_per_bar
+    if beat_frames.size < 2 * bpb:
+        return 0
+    reach = max(1, int(round(cfg.downbeat_reach_s * env.fps)))
+    peak = lambda curve: np.array([curve[max(0, f - reach) : f + reach + 1].max(initial=0.0) for f in beat_frames])  # noqa: E731
+    z = lambda v: (v - v.mean()) / (v.std() + EPS)  # noqa: E731
+    evidence = cfg.downbeat_low_weight * z(peak(env.low)) + cfg.downbeat_onset_weight * z(peak(env.onset))
+    if env.bands.shape[1] > 1:
+        idx = np.clip(beat_frames // cfg.change_decimation, 0, env.bands.shape[1] - 1)
+        spans = [env.bands[:, a : max(b, a + 1)].mean(axis=1) for a, b in zip(idx[:-1], idx[1:])]
+        spans.append(env.bands[:, idx[-1] :].mean(axis=1) if idx[-1] < env.bands.shape[1] else spans[-1])
+        v = np.stack(spans)
+        change = np.concatenate([[0.0], np.linalg.norm(np.diff(v, axis=0), axis=1)])
+        change[0] = change[1:].mean()
+        evidence = evidence + cfg.downbeat_change_weight * z(change)
+    scores = [float(evidence[j::bpb].mean()) for j in range(bpb)]
+    return int(np.argmax(scores))
+
+
+def track_beats(env: BeatEnvelope, bpm: float | None, cfg: BeatsConfig) -> BeatTrack:
+    """Beats and downbeats of a whole track at (about) ``bpm`` (see the module docstring)."""
+    if bpm is None or not bpm > 0:
+        return BeatTrack.empty("no beat grid: no tempo")
+    if env.onset.size < 4 or float(env.onset.max(initial=0.0)) <= EPS:
+        return BeatTrack.empty("no beat grid: no onsets")
+    tempo = local_tempo_curve(env.onset, env.fps, float(bpm), cfg)
+    hop = cfg.hop_length
+    _, frames = librosa.beat.beat_track(
+        onset_envelope=env.onset, sr=env.fps * hop, hop_length=hop, bpm=tempo, tightness=cfg.tightness, trim=cfg.trim
+    )
+    frames = np.asarray(frames, dtype=np.int64)
+    if frames.size == 0:
+        return BeatTrack.empty("no beat grid: the tracker found no beats")
+    first = downbeat_phase(env, frames, cfg)
+    pos = ((np.arange(frames.size) - first) % cfg.beats_per_bar + 1).astype(np.int8)
+    times = np.maximum(frames / env.fps + cfg.offset_s, 0.0)
+    return BeatTrack(np.round(times, 4), pos, np.round(times[pos == 1], 4))
+
+
+def file_beats(path: str | os.PathLike, bpm: float | None, config: AnalysisConfig) -> BeatTrack:
+    """:func:`track_beats` over the streamed whole-track envelope of ``path``."""
+    if bpm is None or not bpm > 0:
+        return BeatTrack.empty("no beat grid: no tempo")
+    return track_beats(stream_beat_envelope(path, config.sr, config.beats), bpm, config.beats)
