@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dj_pipeline.config.structure import load_structure_config
@@ -135,3 +136,16 @@ def test_generated_track_boundaries_and_mix_points(tmp_path: Path) -> None:
     names = [x.name for x in rendered.sections]
     assert abs(s.cue("mix_in").time_s - starts[0]) <= bar_s
     assert abs(s.cue("mix_out").time_s - starts[names.index("outro")]) <= bar_s
+
+
+def test_a_tracked_beat_array_is_used_when_given() -> None:
+    """Issue 13's track_beats: the structure follows the tracked beats (here at a tempo the bpm does not give)."""
+    from dj_pipeline.structure.batch import beat_arrays
+
+    env = synthetic_envelope()
+    beats = 0.5 + 60.0 / BPM * np.arange(int((env.duration_s - 0.5) * BPM / 60.0))
+    rows = pd.DataFrame({"track_id": "a", "time_s": beats, "bar_pos": np.arange(beats.size) % 4 + 1})
+    times, downs = beat_arrays(pd.Series(["a", "b"]), rows)
+    assert downs[1] is None and downs[0][1] == pytest.approx(0.5 + BAR_S)
+    s = structure_of_envelope(env, 99.0, 3.0, CFG, beats_s=times[0], downbeats_s=downs[0])
+    assert s.grid.source == "beats" and s.cue("drop").bar == 64 and s.cue("mix_out").bar == 96

@@ -20,11 +20,11 @@ PLOT_TRACKS = 6
 
 
 @batch_asset(
-    deps=[track_features],
+    deps=[track_features, "track_beats"],  # issue 13's beat grid; without it: bpm + first downbeat
     group_name="tracks",
     automation_condition=AutomationCondition.eager(),
     description=(
-        "Bars and 8/16/32-bar phrases on the beat grid (bpm + first downbeat refined over the whole track), "
+        "Bars and 8/16/32-bar phrases on the beat grid (track_beats; else bpm + first downbeat refined over the whole track), "
         "sections (intro/build/drop/breakdown/outro) and cue points (mix_in, drop, breakdown, mix_out, end) "
         "with confidence and mix lengths; NULL cues carry a reason. Tables track_structure, track_sections, track_cues."
     ),
@@ -32,7 +32,8 @@ PLOT_TRACKS = 6
 def track_structure(context: AssetExecutionContext, settings: DJSettings) -> MaterializeResult:
     paths, batch = settings.paths, context.partition_key
     tracks = batch_tracks(paths, batch)
-    out = structure_for_batch(tracks, batch_rows(paths, "track_features", batch), settings.show_progress)
+    features, beats = batch_rows(paths, "track_features", batch), batch_rows(paths, "track_beats", batch)
+    out = structure_for_batch(tracks, features, settings.show_progress, beats=beats)
     write_batch_errors(paths, "structure", batch, out.errors)
     for name, rows in out.tables.items():
         write_batch(paths, name, batch, rows)

@@ -120,7 +120,10 @@ def analyze_structure(
     bpm_confidence: float | None = None,
     cfg: StructureConfig | None = None,
     envelope: EnvelopeConfig | None = None,
+    beats_s: np.ndarray | None = None,
+    downbeats_s: np.ndarray | None = None,
 ) -> TrackStructure:
-    """Stream ``path``'s envelope (constant memory) and return its structure."""
+    """Stream ``path``'s envelope (constant memory) and return its structure (on ``beats_s`` /
+    ``downbeats_s`` from ``track_beats`` when given, else on ``bpm`` + ``first_downbeat_s``)."""
     env = compute_envelope(path, envelope or load_windows_config().envelope)
-    return structure_of_envelope(env, bpm, first_downbeat_s, cfg, bpm_confidence)
+    return structure_of_envelope(env, bpm, first_downbeat_s, cfg, bpm_confidence, beats_s, downbeats_s)

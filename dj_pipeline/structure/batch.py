@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dj_pipeline.config.ingest import IngestConfig, load_ingest_config
@@ -40,11 +41,17 @@ def structure_for_batch(
     show_progress: bool = True,
     ingest: IngestConfig | None = None,
     cfg: StructureConfig | None = None,
+    beats: pd.DataFrame | None = None,
 ) -> StructureOutput:
-    """Structure rows for the batch's tracks that have a ``track_features`` row."""
+    """Structure rows for the batch's tracks that have a ``track_features`` row.
+
+    ``beats``: ``track_beats`` rows (issue 13's whole-track beat grid: ``time_s``, ``bar_pos``);
+    a track with beats is structured on them, one without on its bpm + first downbeat.
+    """
     ingest = ingest or load_ingest_config()
     grid = features.reindex(columns=["track_id", *GRID_COLUMNS]).drop_duplicates("track_id")
     todo = tracks.merge(grid, on="track_id", how="inner")
+    todo["beats_s"], todo["downbeats_s"] = beat_arrays(todo["track_id"], beats)
     out = run_per_track(
         todo,
         partial(_rows, cfg=cfg or load_structure_config(), envelope=load_windows_config().envelope),
@@ -61,12 +68,24 @@ def structure_for_batch(
     return StructureOutput(tables, out.errors)
 
 
+def beat_arrays(track_ids: pd.Series, beats: pd.DataFrame | None) -> tuple[list, list]:
+    """Per track: its beat times and downbeat times (``bar_pos == 1``) from ``track_beats``, or ``None``."""
+    if beats is None or beats.empty or not {"track_id", "time_s", "bar_pos"} <= set(beats.columns):
+        return [None] * len(track_ids), [None] * len(track_ids)
+    by_track = {t: g.sort_values("time_s") for t, g in beats.groupby("track_id")}
+    times = [by_track[t]["time_s"].to_numpy(np.float64) if t in by_track else None for t in track_ids]
+    downs = [by_track[t].loc[by_track[t]["bar_pos"] == 1, "time_s"].to_numpy(np.float64) if t in by_track else None for t in track_ids]
+    return times, downs
+
+
 def _num(v: Any) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
 
 def _rows(track: Any, cfg: StructureConfig, envelope: EnvelopeConfig) -> list[dict[str, Any]]:
-    s = analyze_structure(track.path, _num(track.bpm), _num(track.first_downbeat_s), _num(track.bpm_confidence), cfg, envelope)
+    s = analyze_structure(
+        track.path, _num(track.bpm), _num(track.first_downbeat_s), _num(track.bpm_confidence), cfg, envelope, track.beats_s, track.downbeats_s
+    )
     rows = [{"table": "track_structure", "row": structure_row(track.track_id, s)}]
     rows += [{"table": "track_sections", "row": r} for r in section_rows(track.track_id, s)]
     rows += [{"table": "track_cues", "row": r} for r in cue_rows(track.track_id, s)]
