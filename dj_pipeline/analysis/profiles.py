@@ -42,9 +42,9 @@ _RAW: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 # Learned models (analysis/key_model.py): name -> (major weights, minor weights, minor bias, log_eps).
 # ``learned``: fitted by ``bench/key_eval.py --fit`` (L2 0.03, log_eps 0.01) on the track chromas
 # (key.salient_ratio 2, the pipeline's sampled windows) of the 86 keyed GTZAN clips of the real dev set
-# (Lerch's key annotations) and 76 generated demo tracks (seed 0, keys from truth.csv). Five-fold
-# cross-validated (each fold's model fitted without it): MIREX 0.740 on the GTZAN clips, 0.984 on the
-# generated tracks; the figures in the README come from that protocol, never from this fit.
+# (Lerch's key annotations) and 76 generated demo tracks (seed 0, keys from truth.csv). Cross-validated
+# (5 folds x 8 fold assignments, each fold scored by a model fitted without it): MIREX 0.698 (0.665-0.716)
+# on the GTZAN clips, 0.984 on the generated tracks. Quote those, never this fit's in-sample figures.
 LEARNED_MODELS: dict[str, tuple[tuple[float, ...], tuple[float, ...], float, float]] = {
     "learned": (
         (1.3798, -0.1388, -0.5621, -0.6487, 0.4350, 0.3109, -0.3836, 0.7210, -0.5143, 0.1568, -0.8770, 0.1211),
