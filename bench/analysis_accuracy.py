@@ -170,7 +170,7 @@ def run_realset(args: argparse.Namespace) -> None:
     root = realset_dir(args.realset)
     if root is None:
         sys.exit(f"real dev set not found at {args.realset} (no truth.csv): extract it with ../shared/realset/extract.py")
-    df, systems = realset_frame(root, args.peers_out, args.genre_tags, args.real_limit)
+    df, systems = realset_frame(root, args.peers_out, args.genre_tags, args.real_limit, args.ours_cache)
     report = {"realset": str(root), "genre_tags": args.genre_tags, "split": "bench/realset.py holdout_split(n_folds=2, fold=0)",
               **print_realset(df, systems), "rows": rows_for_json(df)}  # fmt: skip
     out = ROOT / "bench" / "results"
@@ -194,6 +194,7 @@ def main() -> None:
     ap.add_argument("--peers-out", type=Path, default=Path("/tmp/peers_out"), help="cached peer CSVs (see bench/realset_scores.py)")
     ap.add_argument("--genre-tags", action="store_true", help="real set: pass the GTZAN genre to the analysis as a genre tag")
     ap.add_argument("--real-limit", type=int, default=None, help="real set: about this many files (spread over genres)")
+    ap.add_argument("--ours-cache", type=Path, default=None, help="real set: scratch folder for dj_pipeline's per-file rows (resumable)")
     args = ap.parse_args()
     if args.realset is not None:
         run_realset(args)

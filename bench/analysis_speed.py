@@ -10,6 +10,8 @@ For each of ``--tracks`` demo tracks (spread over styles) it times, in CPU secon
   soxr to the analysis rate (decode + resample = what ``read_windows`` does);
 * every stage of ``analyze_segments`` (prepare, spectra = the shared STFTs/mel/onsets/HPSS, tempo,
   beatgrid, key, loudness, spectral, mix);
+* the beat grid (``track_beats``): the streamed whole-track beat pass, and the per-track total with
+  and without it in the same run (issue 13's speed budget: at most 1.5x);
 * the plain librosa pipeline on the same sampled windows at 22050 Hz: beat_track, chroma_cqt +
   Krumhansl (decode + resample to 22050 timed too).
 
@@ -45,6 +47,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from analysis_baseline import BASELINE_SR, baseline_key, baseline_tempo  # noqa: E402
 
 from dj_pipeline.analysis import analyze_segments, load_analysis_config  # noqa: E402
+from dj_pipeline.analysis.beats import file_beats  # noqa: E402
 from dj_pipeline.audio import load_audio, resample  # noqa: E402
 from dj_pipeline.catalog.hashing import content_id  # noqa: E402
 from dj_pipeline.windows import merge_spans, read_windows, select_windows  # noqa: E402
@@ -76,7 +79,8 @@ def time_track(path: Path, cfg) -> dict:
     windows, t_win = cpu(select_windows, path, None, content_id(path))
     segments, t_dec, t_res = decode_and_resample(path, windows, cfg.sr)
     stages: dict[str, float] = {}
-    _, t_feat = cpu(analyze_segments, segments, cfg.sr, 0.0, cfg, stages)
+    feats, t_feat = cpu(analyze_segments, segments, cfg.sr, 0.0, cfg, stages)
+    _, t_beats = cpu(file_beats, path, feats["bpm"], cfg)  # issue 13: the streamed whole-track beat grid
     track_s = sum(segments[w.name].size for w in windows if w.name in cfg.track_windows) / cfg.sr
     all_s = sum(y.size for y in segments.values()) / cfg.sr
     track_windows = [w for w in windows if w.name in cfg.track_windows]
@@ -88,12 +92,16 @@ def time_track(path: Path, cfg) -> dict:
     analyze_segments(read_windows(path, windows, cfg.sr), cfg.sr, 0.0, cfg)
     peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
+    tracemalloc.start()
+    file_beats(path, feats["bpm"], cfg)
+    beats_peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
     return {
         "file": path.name, "track_window_s": track_s, "all_window_s": all_s, "windows_cpu_s": t_win,
         "decode_cpu_s": t_dec, "resample_cpu_s": t_res, "features_cpu_s": t_feat,
         **{f"stage_{k}_cpu_s": v for k, v in stages.items()},
         "librosa_decode_cpu_s": t_bdec, "librosa_tempo_cpu_s": t_btempo, "librosa_key_cpu_s": t_bkey,
-        "peak_mib": peak_mib,
+        "peak_mib": peak_mib, "beats_cpu_s": t_beats, "beats_peak_mib": beats_peak_mib,
     }  # fmt: skip
 
 
@@ -112,7 +120,8 @@ def long_file_memory(minutes: float, cfg) -> dict:
         tracemalloc.start()
         t0 = time.process_time()
         windows = select_windows(path)
-        analyze_segments(read_windows(path, windows, cfg.sr), cfg.sr, minutes * 60, cfg)
+        f = analyze_segments(read_windows(path, windows, cfg.sr), cfg.sr, minutes * 60, cfg)
+        file_beats(path, f["bpm"], cfg)
         cpu_s = time.process_time() - t0
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
@@ -158,6 +167,10 @@ def main() -> None:
     print(f"\nfull feature set: {track_s / sums['features_cpu_s']:.0f}x real time per core on main+tails, "
           f"{all_s / sums['features_cpu_s']:.0f}x on all windows transformed")  # fmt: skip
     print(f"per-track peak memory (read + analyse): median {df['peak_mib'].median():.0f} MiB, max {df['peak_mib'].max():.0f} MiB")
+    before = sums["windows_cpu_s"] + ours_total  # per track before issue 13: envelope pass + windows read + features
+    print(f"\nbeat grid (streamed whole-track pass, track_beats): {sums['beats_cpu_s'] / len(df):.3f} CPU s/track, "
+          f"peak {df['beats_peak_mib'].max():.0f} MiB; per-track total with it / without it = "
+          f"{(before + sums['beats_cpu_s']) / before:.2f}x (same run)")  # fmt: skip
     report = {"per_track": rows, "totals": sums.to_dict()}
     if args.long_minutes > 0:
         lf = long_file_memory(args.long_minutes, cfg)

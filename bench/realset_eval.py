@@ -12,6 +12,7 @@ the rest = ``tune``, what the tempo/beat settings were tuned on). Both parts and
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -48,10 +49,31 @@ def analyse_ours(path: str, duration_s: float, genre: str | None, cfg) -> dict:
     return row
 
 
-def realset_frame(root: Path, peers_out: Path | None, genre_tags: bool, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
-    """Scored rows of every system on every file; the systems in display order."""
+def cached_ours(cache: Path | None, name: str, compute) -> dict:
+    """dj_pipeline's row for ``name`` from ``cache`` (one JSON per file), else computed and stored there."""
+    if cache is None:
+        return compute()
+    f = cache / (name.replace("/", "__") + ".json")
+    if f.exists():
+        row = json.loads(f.read_text())
+        row["beats"], row["downbeats"] = np.asarray(row["beats"]), np.asarray(row["downbeats"])
+        return row
+    row = compute()
+    cache.mkdir(parents=True, exist_ok=True)
+    f.write_text(json.dumps({**row, "beats": list(map(float, row["beats"])), "downbeats": list(map(float, row["downbeats"]))}))
+    return row
+
+
+def realset_frame(
+    root: Path, peers_out: Path | None, genre_tags: bool, limit: int | None, cache: Path | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Scored rows of every system on every file (GTZAN first); the systems in display order.
+
+    ``cache``: a scratch folder for dj_pipeline's per-file rows, so an interrupted run resumes
+    (empty it whenever the analysis or its settings change).
+    """
     cfg = load_analysis_config()
-    truth = load_truth(root)
+    truth = load_truth(root).sort_values("is_gtzan", ascending=False, kind="stable")
     truth["split"] = np.where(holdout_split(truth["file"]), "holdout", "tune")
     if limit:
         truth = truth.groupby(truth["genre"].fillna(truth["dataset"]), group_keys=False).head(max(1, limit // 14))
@@ -59,10 +81,12 @@ def realset_frame(root: Path, peers_out: Path | None, genre_tags: bool, limit: i
     rows = []
     for i, t in enumerate(truth.itertuples(index=False), 1):
         t = pd.Series(t._asdict())
-        ref = read_beats(t["beats_path"])[0] if t["beats_path"] else None
-        ref_down = downbeats(t["beats_path"]) if t["beats_path"] else None
+        has_beats = isinstance(t["beats_path"], str) and bool(t["beats_path"])
+        ref = read_beats(t["beats_path"])[0] if has_beats else None
+        ref_down = downbeats(t["beats_path"]) if has_beats else None
         genre = t["genre"] if isinstance(t["genre"], str) and genre_tags else None
-        systems = [analyse_ours(t["path"], float(t["duration_s"]), genre, cfg)]
+        ours = cached_ours(cache, t["file"], lambda: analyse_ours(t["path"], float(t["duration_s"]), genre, cfg))
+        systems = [ours]
         systems += [peer_row(p, table, t["file"]) for p, table in peers.items()]
         for row in systems:
             key_est = f"{row.get('key_root')}:{row.get('key_mode')}" if row.get("key_root") is not None else "-"

@@ -148,6 +148,21 @@ def local_tempo_curve(onset: np.ndarray, fps: float, bpm: float, cfg: BeatsConfi
     return np.interp(np.arange(n), centres, smooth)
 
 
+def band_change(bands: np.ndarray, beat_cols: np.ndarray, span_beats: int) -> np.ndarray:
+    """Per beat: distance between the mean band energies of the ``span_beats`` beats after it and before it."""
+    cols = np.clip(beat_cols, 0, bands.shape[1] - 1)
+    csum = np.concatenate([np.zeros((bands.shape[0], 1)), np.cumsum(bands, axis=1)], axis=1)
+    k = max(1, int(span_beats))
+    idx = np.arange(cols.size)
+    lo, hi = cols[np.clip(idx - k, 0, cols.size - 1)], cols[np.clip(idx + k, 0, cols.size - 1)]
+    before = (csum[:, cols] - csum[:, lo]) / np.maximum(cols - lo, 1)
+    after = (csum[:, hi] - csum[:, cols]) / np.maximum(hi - cols, 1)
+    change = np.linalg.norm(after - before, axis=0)
+    valid = (idx >= k) & (idx + k < cols.size)
+    change[~valid] = change[valid].mean() if valid.any() else 0.0
+    return change
+
+
 def downbeat_phase(env: BeatEnvelope, beat_frames: np.ndarray, cfg: BeatsConfig) -> int:
     """Index (0 .. beats_per_bar - 1) of the first downbeat among ``beat_frames`` (see the module docstring)."""
     bpb = cfg.beats_per_bar
@@ -158,13 +173,7 @@ def downbeat_phase(env: BeatEnvelope, beat_frames: np.ndarray, cfg: BeatsConfig)
     z = lambda v: (v - v.mean()) / (v.std() + EPS)  # noqa: E731
     evidence = cfg.downbeat_low_weight * z(peak(env.low)) + cfg.downbeat_onset_weight * z(peak(env.onset))
     if env.bands.shape[1] > 1:
-        idx = np.clip(beat_frames // cfg.change_decimation, 0, env.bands.shape[1] - 1)
-        spans = [env.bands[:, a : max(b, a + 1)].mean(axis=1) for a, b in zip(idx[:-1], idx[1:])]
-        spans.append(env.bands[:, idx[-1] :].mean(axis=1) if idx[-1] < env.bands.shape[1] else spans[-1])
-        v = np.stack(spans)
-        change = np.concatenate([[0.0], np.linalg.norm(np.diff(v, axis=0), axis=1)])
-        change[0] = change[1:].mean()
-        evidence = evidence + cfg.downbeat_change_weight * z(change)
+        evidence = evidence + cfg.downbeat_change_weight * z(band_change(env.bands, beat_frames // cfg.change_decimation, cfg.downbeat_change_span_beats))
     scores = [float(evidence[j::bpb].mean()) for j in range(bpb)]
     return int(np.argmax(scores))
 

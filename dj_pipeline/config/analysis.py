@@ -85,6 +85,7 @@ class BeatsConfig:
     downbeat_low_weight: float = 1.0
     downbeat_onset_weight: float = 0.0
     downbeat_change_weight: float = 1.0
+    downbeat_change_span_beats: int = 1
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,154 @@
+"""Tempo Acc1/Acc2 per DJ-range setting on the real dev set, and the octave-evidence search.
+
+    python bench/tempo_octave_tune.py --realset /work/realset [--cache /tmp/tempo_octave_cache] [--search]
+
+The windows' onset envelopes of every real file are computed once (exactly as the pipeline reads
+them: window sampler -> windows at the analysis rate -> the short-window onset envelope) and kept in
+``--cache`` (numbers only, scratch). Then ``estimate_tempo`` runs per setting:
+
+* per range: ``bpm_range`` auto (the default), 70-140, 78-155, 88-175, 98-195, and auto with the
+  GTZAN genre given as the genre tag (``genre_ranges``);
+* ``--search``: the octave evidence weights (ACF comb, onset spectrum, prior centre, onset density)
+  on the ``tune`` half of ``bench/realset.py``'s holdout split, keeping only settings under which
+  the generated tracks of ``test_analysis_features`` keep their tempo; reported on the ``holdout`` half.
+Writes ``bench/results/tempo_octave_tune.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from realset import add_realset_argument, holdout_split, load_truth, realset_dir  # noqa: E402
+
+from dj_pipeline.analysis import load_analysis_config  # noqa: E402
+from dj_pipeline.analysis.core import prepare_segment  # noqa: E402
+from dj_pipeline.analysis.frontend import compute_spectra, short_window_onsets  # noqa: E402
+from dj_pipeline.analysis.metrics import tempo_accuracy1, tempo_accuracy2  # noqa: E402
+from dj_pipeline.analysis.spectral import onset_density, onset_times  # noqa: E402
+from dj_pipeline.analysis.tempo import bpm_range_for, estimate_tempo  # noqa: E402
+from dj_pipeline.catalog.hashing import content_id  # noqa: E402
+from dj_pipeline.windows import read_windows, select_windows  # noqa: E402
+
+RANGES = ("auto", "70-140", "78-155", "88-175", "98-195")
+SYNTH = [(124, 9, "minor", "four_on_floor"), (128, 7, "major", "four_on_floor"), (174, 2, "minor", "two_step"),
+         (140, 5, "minor", "half_time"), (90, 0, "major", "boom_bap")]  # fmt: skip
+
+
+def window_onsets(path: str, cfg, cache: Path) -> list[np.ndarray]:
+    """The short-window onset envelope of each sampled track window of ``path`` (cached)."""
+    f = cache / (Path(path).parent.name + "__" + Path(path).name + ".npz")
+    if f.exists():
+        z = np.load(f)
+        return [z[k] for k in z.files if k in cfg.track_windows]
+    windows = [w for w in select_windows(path, track_id=content_id(path)) if w.name in cfg.track_windows]
+    out = {}
+    for name, y in read_windows(path, windows, cfg.sr).items():
+        x = prepare_segment(y, cfg.sr, name, cfg, [])
+        if x is not None:
+            out[name] = short_window_onsets(x, cfg.sr, cfg, 1 + x.size // cfg.hop_length)[0]
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(f, **out)
+    return list(out.values())
+
+
+def items_of(root: Path, cfg, cache: Path) -> list[dict]:
+    truth = load_truth(root)
+    truth["holdout"] = holdout_split(truth["file"])
+    items = []
+    for r in truth.itertuples():
+        wins = [SimpleNamespace(onset=o, fps=cfg.frames_per_s) for o in window_onsets(r.path, cfg, cache)]
+        n_on = sum(onset_times(w.onset, w.fps, cfg.onsets).size for w in wins)
+        seconds = sum(w.onset.size / w.fps for w in wins)
+        items.append({"file": r.file, "truth": float(r.bpm), "holdout": bool(r.holdout), "wins": wins,
+                      "density": n_on / max(seconds, 1e-9), "genre": r.genre if isinstance(r.genre, str) else None})  # fmt: skip
+    return items
+
+
+def accuracy(items: list[dict], cfg, genre_tags: bool = False) -> dict:
+    """Acc1/Acc2 on all items, the tune half and the holdout half."""
+    rows = []
+    for it in items:
+        rng = bpm_range_for(it["genre"] if genre_tags else None, cfg.tempo)
+        bpm = estimate_tempo(it["wins"], cfg.tempo, it["density"], cfg.onsets.min_flux_db, rng).bpm
+        rows.append((it["holdout"], tempo_accuracy1(bpm, it["truth"]), tempo_accuracy2(bpm, it["truth"])))
+    df = pd.DataFrame(rows, columns=["holdout", "acc1", "acc2"])
+    part = lambda d: {"n": len(d), "acc1": float(d["acc1"].mean()), "acc2": float(d["acc2"].mean())}  # noqa: E731
+    return {"all": part(df), "tune": part(df[~df["holdout"]]), "holdout": part(df[df["holdout"]])}
+
+
+def synth_ok(cfg, spectra: list) -> bool:
+    """Every generated track of the analysis tests keeps its tempo (within 1 %) under ``cfg``."""
+    for bpm, track in spectra:
+        got = estimate_tempo(track, cfg.tempo, onset_density(track, cfg.onsets), cfg.onsets.min_flux_db).bpm
+        if got is None or abs(got / bpm - 1) > 0.01:
+            return False
+    return True
+
+
+def search(items: list[dict], cfg) -> list[dict]:
+    from dj_pipeline.analysis.testsignals import synth_track
+
+    sr = cfg.sr
+    spectra = []
+    for bpm, root, mode, style in SYNTH:
+        y = synth_track(bpm, root, mode, 60, sr, style, seed=bpm)
+        spectra.append((bpm, [compute_spectra(y[10 * sr : 40 * sr], sr, cfg), compute_spectra(y[40 * sr : 55 * sr], sr, cfg)]))
+    results = []
+    for comb, spec, centre, dens in itertools.product([0.0, 0.5, 1.0], [0.0, 0.25, 0.5], [110.0, 125.0, 130.0], [0.25, 1.0]):
+        tempo = replace(cfg.tempo, octave_comb_weight=comb, octave_spectrum_weight=spec, prior_center_bpm=centre, density_weight=dens)
+        c = replace(cfg, tempo=tempo)
+        acc = accuracy(items, c)
+        results.append({"comb": comb, "spectrum": spec, "centre": centre, "density": dens, "synth_ok": synth_ok(c, spectra), **acc})
+    results.sort(key=lambda r: (-r["synth_ok"], -r["tune"]["acc1"], -r["tune"]["acc2"]))
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_realset_argument(ap)
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/tempo_octave_cache"))
+    ap.add_argument("--search", action="store_true")
+    args = ap.parse_args()
+    root = realset_dir(args.realset)
+    if root is None:
+        sys.exit(f"real dev set not found ({args.realset or '$DJ_REALSET or /work/realset'}): extract it first")
+    cfg = load_analysis_config()
+    items = items_of(root, cfg, args.cache)
+    report: dict = {"split": "bench/realset.py holdout_split(n_folds=2, fold=0): holdout = reported, tune = the rest", "ranges": {}}
+    print(f"{len(items)} real files; tempo Acc1 / Acc2 (all | tune | holdout)")
+    for rng in RANGES:
+        acc = accuracy(items, replace(cfg, tempo=replace(cfg.tempo, bpm_range=rng)))
+        report["ranges"][rng] = acc
+        print(f"  bpm_range {rng:8s} " + " | ".join(f"{acc[p]['acc1']:.3f}/{acc[p]['acc2']:.3f}" for p in ("all", "tune", "holdout")))
+    acc = accuracy(items, cfg, genre_tags=True)
+    report["ranges"]["auto+genre_tags"] = acc
+    print("  auto + genre tag  " + " | ".join(f"{acc[p]['acc1']:.3f}/{acc[p]['acc2']:.3f}" for p in ("all", "tune", "holdout")))
+    if args.search:
+        results = search(items, cfg)
+        report["search"] = results
+        print("\noctave evidence search, best on the tune half (synth_ok = the generated tracks keep their tempo):")
+        for r in results[:8]:
+            print(f"  comb {r['comb']:.2f} spec {r['spectrum']:.2f} centre {r['centre']:.0f} density {r['density']:.2f} "
+                  f"synth_ok {r['synth_ok']!s:5s} tune {r['tune']['acc1']:.3f}/{r['tune']['acc2']:.3f} "
+                  f"holdout {r['holdout']['acc1']:.3f}/{r['holdout']['acc2']:.3f}")  # fmt: skip
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tempo_octave_tune.json").write_text(json.dumps(report, indent=1))
+    print(f"\nwrote {out / 'tempo_octave_tune.json'}")
+
+
+if __name__ == "__main__":
+    main()
