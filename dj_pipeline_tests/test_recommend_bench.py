@@ -17,7 +17,8 @@ from recommend_truth import TruthJudge, goal_met  # noqa: E402
 
 def _judge(rows: list[tuple[str, str, float, str, float]]) -> TruthJudge:
     truth = pd.DataFrame(rows, columns=["track_id", "style", "bpm", "camelot", "energy_level"]).set_index("track_id")
-    return TruthJudge(truth, BpmConfig(tolerance_bpm=4.0, tolerance_pct=6.0, half_double=True), key_max_distance=1)
+    # half/double time at any tempo (the --half-double rule), so 124 -> 62 counts
+    return TruthJudge(truth, BpmConfig(tolerance_bpm=4.0, tolerance_pct=6.0, half_double=True, half_double_band_bpm=()), key_max_distance=1)
 
 
 def test_compatibility_by_truth_includes_half_time_and_relative_keys():
