@@ -101,10 +101,11 @@ def test_embedder_loads_a_checkpoint_and_embeds(checkpoint: Path) -> None:
 
 def test_patch_stride_spreads_patches_over_the_window(checkpoint: Path) -> None:
     y = _tone(440, 31.0)
-    assert MusicnnEmbedder(_config(checkpoint)).patches(y).shape == (10, 187, 96)
+    every_patch = MusicnnEmbedder(_config(checkpoint, patch_stride=1))
+    assert every_patch.patches(y).shape == (10, 187, 96)
     every_third = MusicnnEmbedder(_config(checkpoint, patch_stride=3))
-    assert every_third.patches(y).shape == (4, 187, 96)
-    assert every_third.model != MusicnnEmbedder(_config(checkpoint)).model, "the stride shapes the vector: new model id"
+    np.testing.assert_array_equal(every_third.patches(y), every_patch.patches(y)[[0, 3, 6, 9]])
+    assert every_third.model != every_patch.model, "the stride shapes the vector: new model id"
 
 
 def test_missing_checkpoint_raises_and_auto_falls_back_to_dsp(tmp_path: Path) -> None:
@@ -132,3 +133,44 @@ def test_musicnn_vectors_get_their_own_standardiser(checkpoint: Path) -> None:
     out = std.transform(raw)
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
     assert abs(float(out.mean())) < 0.05, "z-scored: the all-positive activations are centred"
+
+
+@pytest.mark.slow  # a full ingest twice (~1.5 min on 2 busy cores); the fast tests above cover auto's choice
+def test_ingest_switches_to_musicnn_when_it_is_installed(small_library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A library embedded with dsp is embedded again (only that asset) once a musicnn package with its
+    checkpoint is importable, and ``auto`` then indexes musicnn vectors only."""
+    import importlib
+    import shutil
+
+    from dj_pipeline.pipeline import requested_embedding, run_ingest
+    from dj_pipeline.storage import read_asset
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for f in sorted((small_library / "tracks").rglob("*.*"))[:3]:
+        shutil.copy2(f, lib / f.name)
+    data = tmp_path / "data"
+    first = run_ingest(lib, data, embedding_backend="dsp", show_progress=False, echo=lambda s: None)
+    features_file = next((data / "parquet" / "track_features").glob("batch=*.parquet"))
+    features_mtime = features_file.stat().st_mtime_ns
+
+    site = tmp_path / "site"  # what `pip install --no-deps musicnn` leaves: a package folder with checkpoints
+    (site / "musicnn").mkdir(parents=True)
+    (site / "musicnn" / "__init__.py").write_text("")
+    save_random_musicnn(site / "musicnn" / "MSD_musicnn", seed=5)
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    backend, model = requested_embedding("auto", None)
+    assert backend == "musicnn" and model is not None and model.startswith("musicnn-v1:MSD_musicnn:")
+
+    again = run_ingest(lib, data, embedding_backend="auto", show_progress=False, echo=lambda s: None)
+    assert again.batches_processed == first.batches_processed and again.library_refreshed
+    assert features_file.stat().st_mtime_ns == features_mtime, "features must not be recomputed for a backend switch"
+    emb = read_asset(data, "track_embeddings")
+    assert set(emb["backend"]) == {"musicnn"} and set(emb["model"]) == {model} and set(emb["dim"]) == {200}
+    assert emb["track_id"].nunique() == 3
+    from dj_pipeline.index.files import read_meta
+    from dj_pipeline.storage import DataPaths
+
+    meta = read_meta(DataPaths(data).index_dir, "track")
+    assert meta["backend"] == "musicnn" and meta["model"] == model
