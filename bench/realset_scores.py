@@ -80,11 +80,11 @@ def peer_row(peer: str, table: pd.DataFrame, name: str) -> dict:
     if name not in table.index:
         return row
     r = table.loc[name]
-    if "bpm" in r and pd.notna(r["bpm"]):
-        row["bpm"] = float(r["bpm"])
-    key = parse_key(r["key"]) if "key" in r and isinstance(r["key"], str) and r["key"].strip() else None
-    if key:
-        row["key_root"], row["key_mode"] = key
+    if "bpm" in table and table["bpm"].notna().any():  # a tempo peer: a blank is a miss
+        row["bpm"] = float(r["bpm"]) if pd.notna(r["bpm"]) else None
+    if "key" in table and table["key"].notna().any():  # a key peer
+        key = parse_key(r["key"]) if isinstance(r["key"], str) and r["key"].strip() else None
+        row["key_root"], row["key_mode"] = key if key else (None, None)
     if "beats_text" in r:
         row["beats"] = parse_times(r["beats_text"])
         row["downbeats"] = parse_times(r.get("downbeats_text"))
@@ -95,10 +95,11 @@ def score_real_row(row: dict, truth: pd.Series, ref_beats: np.ndarray | None, re
     """Add tempo, key, beat and downbeat scores (and error kinds) to a system's row for one file."""
     truth_bpm = float(truth["bpm"])
     bpm = row.get("bpm")
-    row["acc1"] = tempo_accuracy1(bpm, truth_bpm)
-    row["acc2"] = tempo_accuracy2(bpm, truth_bpm)
-    row["tempo_error"] = tempo_error_kind(bpm, truth_bpm)
-    if truth.get("key_root") is not None and pd.notna(truth.get("key_root")):
+    if "bpm" in row:  # a beats-only or key-only peer has no tempo column
+        row["acc1"] = tempo_accuracy1(bpm, truth_bpm)
+        row["acc2"] = tempo_accuracy2(bpm, truth_bpm)
+        row["tempo_error"] = tempo_error_kind(bpm, truth_bpm)
+    if "key_root" in row and truth.get("key_root") is not None and pd.notna(truth.get("key_root")):
         ref = (int(truth["key_root"]), str(truth["key_mode"]))
         row["key_score"] = key_weighted_score(row.get("key_root"), row.get("key_mode"), *ref)
         row["key_error"] = key_relation(row.get("key_root"), row.get("key_mode"), *ref)
