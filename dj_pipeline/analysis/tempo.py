@@ -165,12 +165,12 @@ def parse_bpm_range(text: str) -> tuple[float, float] | None:
 
 def bpm_range_for(genre: str | None, cfg: TempoConfig) -> tuple[float, float]:
     """The range the tempo is folded into: the first ``genre_ranges`` pattern the genre tag matches,
-    else the library's ``bpm_range`` (``auto``: ``auto_range``, where the evidence picks the octave)."""
+    else the library's ``bpm_range`` (``auto``: ``[min_bpm, max_bpm]``, where the evidence picks the octave)."""
     if genre:
         for pattern, rng in cfg.genre_ranges:
             if re.search(pattern, genre, flags=re.IGNORECASE):
-                return parse_bpm_range(rng) or cfg.auto_range
-    return parse_bpm_range(cfg.bpm_range) or cfg.auto_range
+                return parse_bpm_range(rng) or (cfg.min_bpm, cfg.max_bpm)
+    return parse_bpm_range(cfg.bpm_range) or (cfg.min_bpm, cfg.max_bpm)
 
 
 def octave_candidates(base_bpm: float, bpm_range: tuple[float, float], slack: float = 0.005) -> list[float]:

@@ -46,7 +46,6 @@ class TempoConfig:
     sound_start_db: float = -45.0
     downbeat_first_beat_bonus: float = 0.25
     bpm_range: str = "auto"
-    auto_range: tuple[float, float] = (70.0, 180.0)
     genre_ranges: tuple[tuple[str, str], ...] = ()
     octave_comb_weight: float = 0.0
     octave_spectrum_weight: float = 0.0
