@@ -199,3 +199,27 @@ def test_real_disco_beats() -> None:
     grid = file_beats(root / "audio" / "gtzan_mini" / f"{name}.wav", 126.42, CFG)
     keep = lambda t: t[t >= 5.0]  # noqa: E731 - mir_eval trims the first 5 s
     assert _f_measure(keep(grid.beats_s), keep(ref[:, 0])) > 0.8
+
+
+# --- the pipeline writes the grid ---------------------------------------------------------------------
+
+
+def test_ingest_writes_track_beats_and_its_view(ingested: Path) -> None:
+    import duckdb
+
+    from dj_pipeline.storage import DataPaths
+    from dj_pipeline.storage.tables import read_asset
+
+    features = read_asset(ingested, "track_features")
+    beats = read_asset(ingested, "track_beats")
+    with_tempo = set(features.loc[features["bpm"].notna(), "track_id"])
+    assert with_tempo and set(beats["track_id"]) == with_tempo  # every track with a tempo has a grid
+    assert set(beats["bar_pos"].unique()) <= {1, 2, 3, 4} and (beats["bar_pos"] == 1).any()
+    for _, g in beats.groupby("track_id"):
+        assert (np.diff(g.sort_values("beat_index")["time_s"].to_numpy()) > 0).all()
+    con = duckdb.connect(str(DataPaths(ingested).duckdb_path), read_only=True)
+    try:
+        n = con.execute("SELECT count(*) FROM track_beats WHERE bar_pos = 1").fetchall()[0][0]
+    finally:
+        con.close()
+    assert n == int((beats["bar_pos"] == 1).sum())
