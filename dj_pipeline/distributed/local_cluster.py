@@ -74,6 +74,7 @@ class LocalRayCluster:
     env: dict[str, str]
     head: subprocess.Popen
     workers: list[subprocess.Popen] = field(default_factory=list)
+    killed: list[subprocess.Popen] = field(default_factory=list)
 
     def add_worker_node(self, num_cpus: int = 1) -> subprocess.Popen:
         """Start another node process that joins the cluster (returns at once; see :meth:`wait_for_nodes`)."""
@@ -96,11 +97,12 @@ class LocalRayCluster:
         while sum(1 for n in ray.nodes() if n["Alive"]) < n_nodes:
             self._check_alive()
             if time.monotonic() > deadline:
-                raise TimeoutError(f"Ray cluster at {self.address}: fewer than {n_nodes} nodes after {timeout_s:.0f} s")
+                raise TimeoutError(f"Ray cluster at {self.address}: fewer than {n_nodes} nodes after {timeout_s:.0f} s\n{self.log_tails()}")
             time.sleep(0.5)
 
     def kill_node(self, proc: subprocess.Popen) -> int:
         """SIGKILL a node's ``ray start`` and every process under it (its raylet, its workers); returns how many."""
+        self.killed.append(proc)
         return _kill_tree(proc.pid, signal.SIGKILL)
 
     def stop(self) -> None:
@@ -115,9 +117,20 @@ class LocalRayCluster:
                 _stop_tree(proc)
             shutil.rmtree(self.temp_root, ignore_errors=True)
 
+    def log_tails(self, n_lines: int = 15) -> str:
+        """The last lines of each node's ``ray start`` output and raylet log: why a node did not come up."""
+        out = []
+        for log in sorted(self.temp_root.glob("*/ray_start.log")) + sorted(self.temp_root.glob("*/session_*/logs/raylet.*")):
+            lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-n_lines:]
+            out.append(f"--- {log.relative_to(self.temp_root)}\n" + "\n".join(lines))
+        return "\n".join(out)
+
     def _check_alive(self) -> None:
         if self.head.poll() is not None:
-            raise RuntimeError(f"the Ray head exited ({self.head.returncode}); see {self.temp_root / 'head' / 'ray_start.log'}")
+            raise RuntimeError(f"the Ray head exited ({self.head.returncode})\n{self.log_tails()}")
+        for i, proc in enumerate(self.workers):
+            if proc.poll() is not None and proc not in self.killed:
+                raise RuntimeError(f"Ray worker node {i} exited ({proc.returncode})\n{self.log_tails()}")
 
     def __enter__(self) -> "LocalRayCluster":
         return self
