@@ -1,18 +1,30 @@
 """Track structure (issue 16): bar/phrase grid, labelled sections and DJ cue points.
 
 Pure functions over the streamed whole-track envelope (``dj_pipeline.windows.envelope``) and the
-beat grid (today ``bpm`` + ``first_downbeat_s`` from ``track_features``; a tracked beat array when
-one is given). See :mod:`dj_pipeline.structure.analyze`.
+beat grid (the tracked beats of ``track_beats`` when there are any, else ``bpm`` +
+``first_downbeat_s``). See :mod:`dj_pipeline.structure.analyze`.
+
+Names are imported on first use (PEP 562), so the recommender can import
+``dj_pipeline.structure.mix`` without pulling in the envelope pass (SciPy, librosa): ``dj
+recommend`` by track id stays light.
 """
 
-from dj_pipeline.structure.analyze import TrackStructure, analyze_structure, structure_of_envelope
-from dj_pipeline.structure.cues import CUE_TYPES, Cue
-from dj_pipeline.structure.grid import BeatGrid, grid_from_beats, grid_from_tempo
-from dj_pipeline.structure.rows import CUE_COLUMNS, SECTION_COLUMNS, STRUCTURE_COLUMNS, cue_rows, section_rows, structure_row
-from dj_pipeline.structure.sections import LABELS, Section
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "CUE_COLUMNS", "CUE_TYPES", "LABELS", "SECTION_COLUMNS", "STRUCTURE_COLUMNS", "BeatGrid", "Cue", "Section",
-    "TrackStructure", "analyze_structure", "cue_rows", "grid_from_beats", "grid_from_tempo", "section_rows",
-    "structure_of_envelope", "structure_row",
-]  # fmt: skip
+_LAZY = {
+    "TrackStructure": "analyze", "analyze_structure": "analyze", "structure_of_envelope": "analyze",
+    "CUE_TYPES": "cues", "Cue": "cues",
+    "BeatGrid": "grid", "grid_from_beats": "grid", "grid_from_tempo": "grid",
+    "CUE_COLUMNS": "rows", "SECTION_COLUMNS": "rows", "STRUCTURE_COLUMNS": "rows",
+    "cue_rows": "rows", "section_rows": "rows", "structure_row": "rows",
+    "LABELS": "sections", "Section": "sections",
+}  # fmt: skip
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f"dj_pipeline.structure.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'dj_pipeline.structure' has no attribute {name!r}")
