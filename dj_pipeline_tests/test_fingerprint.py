@@ -94,3 +94,18 @@ def test_duplicate_of_drops_when_the_original_left_the_library():
     fps = pd.DataFrame({"track_id": ["a", "b", "c"], "duplicate_of": [None, "a", "gone"]})
     assert [None if pd.isna(v) else v for v in add_duplicate_of(tracks, fps)["duplicate_of"]] == [None, "a", None]
     assert add_duplicate_of(tracks, pd.DataFrame())["duplicate_of"].isna().all()
+
+
+def test_a_hash_repeated_thousands_of_times_casts_no_vote(songs):
+    """A steady tone repeats one landmark hash all through the file; unbounded, the votes of such a
+    track against itself were n x n pairs (the bad-file ingest reached 24 GB). Above
+    ``max_hits_per_hash`` a hash is ignored, so the tone matches nothing and a real song still does."""
+    n = 4 * CFG.max_hits_per_hash
+    tone_hashes, tone_times = np.full(n, 12345, dtype=np.int32), np.arange(n, dtype=np.int32)
+    _, paths = songs
+    song_hashes, song_times = fingerprint_file(paths[0], CFG)
+    index = FingerprintIndex(["tone", "song"], [tone_hashes, song_hashes], [tone_times, song_times], CFG)
+    assert index.match(tone_hashes, tone_times) == []
+    assert [m.track_id for m in index.match(song_hashes, song_times)] == ["song"]
+    with pytest.raises(ValueError, match="max_hits_per_hash"):
+        load_fingerprint_config(overrides={"max_hits_per_hash": 0})

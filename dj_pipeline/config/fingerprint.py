@@ -23,6 +23,7 @@ class FingerprintConfig:
     offset_tolerance_frames: int = 1
     min_aligned: int = 20
     min_aligned_share: float = 0.2
+    max_hits_per_hash: int = 200
 
     @property
     def frame_s(self) -> float:
@@ -36,4 +37,6 @@ def load_fingerprint_config(path: str | Path | None = None, overrides: dict[str,
     cfg = from_dict(FingerprintConfig, raw)
     if not (0 < cfg.max_dt_frames < 64 and 0 < cfg.max_df_bins < 64 and cfg.n_fft // 2 <= 1024):
         raise ValueError("fingerprint: max_dt_frames and max_df_bins must be 1..63 and n_fft at most 2048 (hash layout)")
+    if cfg.max_hits_per_hash < 1:
+        raise ValueError("fingerprint: max_hits_per_hash must be at least 1")
     return cfg

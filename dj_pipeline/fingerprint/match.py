@@ -5,6 +5,11 @@ up their hash; each hit votes for (track, library time - query time). A real mat
 votes on one offset (an excerpt from minute 2 votes for "+2 minutes"); chance hits spread over
 all offsets. A track matches when its best offset (give or take ``offset_tolerance_frames``)
 holds at least ``min_aligned`` votes and ``min_aligned_share`` of the query's landmarks.
+
+A hash that the library holds more than ``max_hits_per_hash`` times casts no vote (audfprint's
+bucket limit, Shazam's stop hashes): it says nothing about which recording this is, and a
+steady tone or a looped hit repeats one hash thousands of times, which would make the vote
+table quadratic in the track's length (a test tone once took the ingest to 24 GB).
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class FingerprintIndex:
         lo = np.searchsorted(self._hash, q_hash, side="left")
         hi = np.searchsorted(self._hash, q_hash, side="right")
         counts = hi - lo
+        counts[counts > self.config.max_hits_per_hash] = 0  # uninformative hashes do not vote
         if not counts.sum():
             return []
         q_idx = np.repeat(np.arange(len(q_hash)), counts)
