@@ -116,9 +116,9 @@ def _needs_reembedding(paths: DataPaths, batch: str, wanted: tuple[str, str | No
 
 def _embedded_with(paths: DataPaths, batch: str) -> tuple[str, str | None] | None:
     """(backend, model) of a batch's embeddings, ``None`` when the batch has none."""
-    import pyarrow.parquet as pq
+    from dj_pipeline.storage.fs import read_arrow_table
 
-    table = pq.read_table(paths.batch_file("track_embeddings", batch), columns=["backend", "model"])
+    table = read_arrow_table(paths.batch_file("track_embeddings", batch), columns=["backend", "model"])
     if table.num_rows == 0:
         return None
     return str(table.column("backend")[0]), str(table.column("model")[0])

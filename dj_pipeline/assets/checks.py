@@ -3,7 +3,6 @@
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
 
@@ -13,6 +12,7 @@ from dj_pipeline.assets.library import faiss_index
 from dj_pipeline.assets.resources import DJSettings
 from dj_pipeline.embeddings.base import count_not_unit
 from dj_pipeline.storage import list_batch_files, read_asset
+from dj_pipeline.storage.fs import read_arrow_table
 from dj_pipeline.storage.tables import read_catalog
 
 CAMELOT_PATTERN = r"^(?:[1-9]|1[0-2])[AB]$"
@@ -22,7 +22,7 @@ def count_nan_cells(files: list) -> int:
     """Float NaN values (as opposed to NULLs, which are allowed with a reason) in Parquet files."""
     total = 0
     for f in files:
-        table = pq.read_table(f)
+        table = read_arrow_table(f)
         for col in table.columns:
             if pa.types.is_floating(col.type):
                 total += int(pc.sum(pc.is_nan(col)).as_py() or 0)

@@ -14,6 +14,7 @@ EXECUTORS = ("local", "ray")
 CONFIG_ENV = "DJ_INGEST_CONFIG"  # path of a user's ingest.yaml (replaces the packaged one)
 EXECUTOR_ENV = "DJ_EXECUTOR"  # local | ray
 RAY_ADDRESS_ENV = "DJ_RAY_ADDRESS"  # auto | <head ip>:6379 | ray://<head>:10001 | "" (start Ray here)
+PARQUET_URI_ENV = "DJ_PARQUET_URI"  # where the Parquet tables live: "" (<data>/parquet), a path, file://, s3://, gs://
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class IngestConfig:
     max_transient_retries: int = 3
     delete_missing_after_days: float | None = 30.0
     executor: str = "local"
+    parquet_uri: str = ""
     ray: RayConfig = field(default_factory=RayConfig)
 
     def __post_init__(self) -> None:
@@ -60,13 +62,16 @@ class IngestConfig:
 
 
 def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """``executor`` / ``ray.address`` from ``$DJ_EXECUTOR`` / ``$DJ_RAY_ADDRESS`` when they are set."""
+    """``executor`` / ``ray.address`` / ``parquet_uri`` from ``$DJ_EXECUTOR`` / ``$DJ_RAY_ADDRESS`` /
+    ``$DJ_PARQUET_URI`` when they are set."""
     env = os.environ if environ is None else environ
     out: dict[str, Any] = {}
     if env.get(EXECUTOR_ENV):
         out["executor"] = env[EXECUTOR_ENV].strip().lower()
     if RAY_ADDRESS_ENV in env:
         out["ray"] = {"address": env[RAY_ADDRESS_ENV].strip()}
+    if PARQUET_URI_ENV in env:
+        out["parquet_uri"] = env[PARQUET_URI_ENV].strip()
     return out
 
 

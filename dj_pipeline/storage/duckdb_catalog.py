@@ -116,8 +116,13 @@ def _zscore_view(stats_file: Path) -> str:
 
 
 def _create_views(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> list[str]:
-    """Create every view (and the info view) in ``con``; returns the data view names."""
-    views = view_statements(paths)
+    """Create every view (and the info view) in ``con``; returns the data view names.
+
+    Tables on an object store are read from their local mirror (:mod:`dj_pipeline.storage.mirror`).
+    """
+    from dj_pipeline.storage.mirror import view_paths
+
+    views = view_statements(view_paths(paths))
     for name, select in list(views.items()):
         try:
             con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {select}')
@@ -132,8 +137,12 @@ def _create_views(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> list[str]
 
 
 def publish_duckdb(paths: DataPaths) -> dict[str, int]:
-    """Rebuild ``dj.duckdb`` atomically; returns the row count of each view."""
+    """Rebuild ``dj.duckdb`` atomically (after updating the local mirror of remote tables); returns
+    the row count of each view."""
+    from dj_pipeline.storage.mirror import sync_mirror
+
     paths.root.mkdir(parents=True, exist_ok=True)
+    sync_mirror(paths)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-dj-", suffix=".duckdb", dir=paths.root)
     os.close(fd)
     os.unlink(tmp)  # duckdb wants to create the file itself
@@ -183,8 +192,12 @@ def ensure_catalog_location(paths: DataPaths) -> bool:
 
 
 def seal(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> duckdb.DuckDBPyConnection:
-    """No file access outside the data directory, no extensions, and settings locked for good."""
-    con.execute(f"SET allowed_directories = ['{_quote(paths.root)}/']")
+    """No file access outside the data directory (and the local Parquet folder, when ``parquet_uri``
+    puts it elsewhere), no extensions, and settings locked for good."""
+    from dj_pipeline.storage.mirror import view_paths
+
+    allowed = [paths.root, *[d for d in [view_paths(paths).parquet_dir] if not Path(d).is_relative_to(paths.root)]]
+    con.execute("SET allowed_directories = [" + ", ".join(f"'{_quote(d)}/'" for d in allowed) + "]")
     con.execute("SET enable_external_access = false")
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from dj_pipeline.storage.fs import AnyPath, move_out, parquet_file, read_arrow_table
 from dj_pipeline.storage.parquet import list_batch_files
 from dj_pipeline.storage.paths import DataPaths
 
@@ -29,7 +30,7 @@ class DamagedFile:
     """A table file that failed its check, where it was moved, and why."""
 
     asset: str
-    path: Path
+    path: AnyPath
     moved_to: Path | None
     reason: str
     batch: str | None
@@ -40,19 +41,21 @@ class DamagedFile:
         return f"{self.path}: {self.reason}{where}"
 
 
-def parquet_problem(path: str | os.PathLike, expected_rows: int | None = None, deep: bool = False) -> str | None:
+def parquet_problem(path: str | os.PathLike | AnyPath, expected_rows: int | None = None, deep: bool = False) -> str | None:
     """Why ``path`` is not a sound Parquet file, or ``None`` when it is.
 
     Reads the footer (cheap); with ``deep`` also decodes every page; compares the row count with
     ``expected_rows`` when one was recorded.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
+    from dj_pipeline.storage.fs import as_table_path
+
+    path = as_table_path(path)
     try:
-        meta = pq.ParquetFile(path).metadata
+        meta = parquet_file(path).metadata
         if deep:
-            pq.read_table(path)
+            read_arrow_table(path)
     except (OSError, pa.ArrowException) as exc:
         return f"unreadable ({first_line(exc)})"
     if expected_rows is not None and meta.num_rows != expected_rows:
@@ -65,7 +68,7 @@ def first_line(exc: BaseException) -> str:
     return lines[0][:160] if lines else type(exc).__name__
 
 
-def batch_of(path: Path) -> tuple[str | None, str | None]:
+def batch_of(path: AnyPath) -> tuple[str | None, str | None]:
     """``(stage or None, batch key or None)`` from a batch file name (``batch=K`` or ``<stage>__batch=K``)."""
     stem = path.stem
     if stem.startswith(BATCH_PREFIX):
@@ -76,12 +79,12 @@ def batch_of(path: Path) -> tuple[str | None, str | None]:
     return None, None
 
 
-def set_aside(paths: DataPaths, asset: str, path: Path, now: datetime | None = None) -> Path:
+def set_aside(paths: DataPaths, asset: str, path: AnyPath, now: datetime | None = None) -> Path:
     """Move a damaged file out of the tables, into ``damaged/<asset>/<name>.<utc time>``."""
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S")
     target = paths.root / DAMAGED_DIR / asset / f"{path.name}.{stamp}"
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(path, target)
+    move_out(path, target)  # the tables may be on another filesystem than the data dir (issue 17)
     return target
 
 
@@ -112,8 +115,6 @@ def recovered_batches(paths: DataPaths, asset: str, errors_asset: str, stage: st
     Rebuilds a lost catalog's batch column: each track goes to the latest batch (keys sort by
     time) that processed it, so its analysis is found again instead of being redone.
     """
-    import pyarrow.parquet as pq
-
     files = list_batch_files(paths.asset_dir(asset))
     files += [f for f in list_batch_files(paths.asset_dir(errors_asset)) if batch_of(f)[0] == stage]
     best: dict[str, str] = {}
@@ -121,7 +122,7 @@ def recovered_batches(paths: DataPaths, asset: str, errors_asset: str, stage: st
         if parquet_problem(f) is not None:
             continue
         try:
-            table = pq.read_table(f, columns=["track_id", "batch"])
+            table = read_arrow_table(f, columns=["track_id", "batch"])
         except Exception:  # noqa: BLE001 - a file that cannot be read in full recovers nothing
             continue
         for track_id, batch in zip(table.column("track_id").to_pylist(), table.column("batch").to_pylist()):

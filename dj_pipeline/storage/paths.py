@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dj_pipeline.storage.fs import AnyPath
 
 DATA_DIR_ENV = "DJ_DATA_DIR"
 DEFAULT_DATA_DIR = "data"
@@ -23,21 +27,36 @@ class DataPaths:
     ``parquet/<asset>/`` one folder per asset (``batch=<key>.parquet`` for batch-partitioned ones),
     ``indexes/`` FAISS files, ``models/`` trained recommenders, ``sessions/`` DJ session state,
     ``dj.duckdb`` the SQL surface, ``dagster_home/`` the Dagster instance used by the CLI.
+
+    The Parquet tables may live elsewhere (issue 17): ``parquet_uri`` (default: the ``parquet_uri``
+    of ``ingest.yaml`` / ``$DJ_PARQUET_URI``; empty = ``<root>/parquet``) names a local folder, a
+    ``file://`` URI or an object-store URL (:mod:`dj_pipeline.storage.fs`); the rest stays local.
     """
 
     root: Path
+    parquet_dir: AnyPath
 
-    def __init__(self, root: str | os.PathLike | None = None) -> None:
+    def __init__(self, root: str | os.PathLike | None = None, parquet_uri: str | None = None) -> None:
+        from dj_pipeline.storage.fs import resolve_parquet_dir
+
         object.__setattr__(self, "root", resolve_data_dir(root))
+        uri = configured_parquet_uri() if parquet_uri is None else parquet_uri
+        object.__setattr__(self, "parquet_dir", resolve_parquet_dir(uri, self.root / "parquet"))
 
     @property
-    def parquet_dir(self) -> Path:
-        return self.root / "parquet"
+    def parquet_is_local(self) -> bool:
+        """Whether the tables are on a local (or mounted shared) filesystem DuckDB can read directly."""
+        return isinstance(self.parquet_dir, Path)
 
-    def asset_dir(self, asset: str) -> Path:
+    @property
+    def parquet_mirror_dir(self) -> Path:
+        """Local copy of remote tables that the DuckDB views read (:mod:`dj_pipeline.storage.mirror`)."""
+        return self.root / "parquet_mirror"
+
+    def asset_dir(self, asset: str) -> AnyPath:
         return self.parquet_dir / asset
 
-    def batch_file(self, asset: str, batch: str) -> Path:
+    def batch_file(self, asset: str, batch: str) -> AnyPath:
         return self.asset_dir(asset) / f"batch={batch}.parquet"
 
     @property
@@ -65,3 +84,10 @@ class DataPaths:
         for d in (self.parquet_dir, self.index_dir, self.models_dir, self.sessions_dir, self.dagster_home):
             d.mkdir(parents=True, exist_ok=True)
         return self
+
+
+def configured_parquet_uri() -> str:
+    """``parquet_uri`` of the ingest config, ``$DJ_PARQUET_URI`` overriding it (``""``: inside the data dir)."""
+    from dj_pipeline.config.ingest import load_ingest_config
+
+    return load_ingest_config().parquet_uri
