@@ -95,7 +95,9 @@ def new_into_library(scratch: Path, base: int, new: int, duration_scale: float) 
     lib_all = scratch / f"lib_{base + new}_{duration_scale}"
     if not (lib_all / "truth.csv").exists():
         generate_library(lib_all, n_tracks=base + new, n_samples=4, seed=11, duration_scale=duration_scale, workers=0)
-    files = sorted((lib_all / "tracks").rglob("*.wav"))
+    from dj_pipeline.audio import AUDIO_EXTENSIONS
+
+    files = sorted(p for p in (lib_all / "tracks").rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)  # WAV, FLAC and MP3
     lib = scratch / "library"
     data = scratch / "data_new"
     shutil.rmtree(lib, ignore_errors=True)
@@ -168,6 +170,8 @@ def fake_outputs(data: Path, library: Path) -> dict:
         ids = group["track_id"].tolist()
         for asset in BATCH_ASSETS:
             rows = pd.DataFrame({"track_id": ids, "backend": backend, "model": model or ""})
+            if asset == "track_fingerprints":  # the tracks view joins duplicate_of from it
+                rows["duplicate_of"] = pd.Series([None] * len(ids), dtype="string")
             write_batch(paths, asset, batch, rows)
     publish_duckdb(paths)
     save_state(paths, {"library_refresh_pending": False, "samples_signature": None})

@@ -12,7 +12,7 @@ from typing import NoReturn
 from pathlib import Path
 
 from dj_pipeline.config.embeddings import BACKEND_CHOICES
-from dj_pipeline.cli_errors import check_data_dir, check_output_file, non_negative_int, one_line_error, positive_int
+from dj_pipeline.cli_errors import check_data_dir, check_output_file, check_track_file, non_negative_int, one_line_error, positive_int
 from dj_pipeline.errors import UserError
 
 EXIT_USER_ERROR = 2
@@ -141,6 +141,7 @@ def cmd_roles(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
+    check_track_file(args.current, args.data)
     from dj_pipeline.config.recommend import load_recommend_config
     from dj_pipeline.query import recommend_overrides, recommend_text
 
@@ -150,6 +151,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
+    check_track_file(args.track, args.data)
     from dj_pipeline.query import similar_text
 
     print(similar_text(args.track, args.top_k, args.json, args.data))

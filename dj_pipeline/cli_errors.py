@@ -127,3 +127,40 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def check_track_file(ref: str, data_dir: str | os.PathLike | None) -> None:
+    """A track given as a path that is not there, and is no library track's path either: one line
+    before the library is loaded (the recommender's imports and tables cost seconds).
+
+    A reference without a ``/`` or a ``.`` is a track id and is left to the library. A library
+    track's own path still names it while its drive is unplugged (missing tracks keep their
+    analysis), so the catalog is asked first; DuckDB reads that one column without pandas.
+    """
+    if not any(c in ref for c in (os.sep, "/", ".")):
+        return
+    path = Path(ref).expanduser()
+    try:
+        path.stat()
+        return  # there (a loop or an unreadable file is the analyser's to describe)
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            return
+    from dj_pipeline.storage.paths import DataPaths
+
+    catalog = DataPaths(data_dir).asset_dir("track_catalog") / "catalog.parquet"
+    if not isinstance(catalog, Path):
+        return  # tables on an object store: the library loader asks it
+    if catalog.is_file():
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            hit = con.execute("SELECT 1 FROM read_parquet(?) WHERE path IN (?, ?) LIMIT 1", [str(catalog), ref, str(path.absolute())]).fetchone()
+        except duckdb.Error:
+            return  # a damaged catalog: the library loader reports it
+        finally:
+            con.close()
+        if hit:
+            return
+    raise UserError(f"unknown track {ref!r}: no such file, and not the path of a library track")

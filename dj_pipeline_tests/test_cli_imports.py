@@ -73,3 +73,10 @@ def test_recommend_by_track_id_imports_no_model_library(ingested: Path, tmp_path
     track_id = str(read_asset(ingested, "tracks")["track_id"].iloc[0])
     argv = ["recommend", "--current", track_id, "--top-k", "3", "--data", str(ingested)]
     assert heavy_modules_imported(argv, MODEL_HEAVY, tmp_path / "mods.json") == []
+
+
+def test_recommend_on_a_missing_file_answers_before_loading_the_library(ingested: Path, tmp_path: Path) -> None:
+    """"File not found" must come in well under a second: no pandas, no recommender."""
+    for verb, flag in (("recommend", ["--current"]), ("similar", [])):
+        argv = [verb, *flag, str(tmp_path / "gone.wav"), "--data", str(ingested)]
+        assert heavy_modules_imported(argv, HEAVY, tmp_path / f"{verb}.json") == []
