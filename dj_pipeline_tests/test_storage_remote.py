@@ -136,3 +136,27 @@ def test_damaged_object_is_set_aside_into_the_local_data_dir(memory_paths: DataP
     assert not bad.exists()
     assert damaged[0].moved_to.read_bytes() == b"PAR1 not a parquet file"
     assert damaged[0].moved_to.is_relative_to(memory_paths.root / "damaged")
+
+
+@pytest.mark.slow  # a second full ingest of the demo library: ~20 s on this machine
+def test_ingest_with_tables_in_another_folder_matches_a_default_ingest(
+    small_library: Path, ingested: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole ``dj ingest`` with ``$DJ_PARQUET_URI=file://<other folder>``: same rows, same SQL answers."""
+    from dj_pipeline.pipeline import run_ingest
+
+    shared = tmp_path / "shared_tables"
+    monkeypatch.setenv("DJ_PARQUET_URI", f"file://{shared}")
+    data = tmp_path / "data"
+    run_ingest(small_library, data, embedding_backend="dsp", show_progress=False, echo=lambda s: None)
+    assert not (data / "parquet").exists() and (shared / "track_catalog" / "catalog.parquet").exists()
+    cols = ["track_id", "bpm"]
+    got = read_asset(DataPaths(data), "track_features", cols).sort_values("track_id")[cols].reset_index(drop=True)
+    monkeypatch.delenv("DJ_PARQUET_URI")
+    want = read_asset(DataPaths(ingested), "track_features", cols).sort_values("track_id")[cols].reset_index(drop=True)
+    assert len(got) > 0
+    pd.testing.assert_frame_equal(got, want)
+    monkeypatch.setenv("DJ_PARQUET_URI", f"file://{shared}")
+    con = connect_readonly(DataPaths(data))
+    assert con.execute("SELECT count(*) FROM tracks").fetchone()[0] == len(want)
+    con.close()
