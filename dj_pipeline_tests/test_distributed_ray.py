@@ -48,6 +48,15 @@ def on_ray(cluster, monkeypatch: pytest.MonkeyPatch):
     return cluster
 
 
+def test_cluster_listens_on_loopback_only(cluster) -> None:
+    """Every server of both nodes (GCS, raylets, workers) accepts connections on 127.0.0.1 only."""
+    import ray
+
+    assert {n["NodeManagerAddress"] for n in ray.nodes() if n["Alive"]} == {"127.0.0.1"}
+    listening = cluster.listening_addresses()
+    assert listening and listening <= {"127.0.0.1", "::ffff:127.0.0.1"}, listening
+
+
 class NodeWatch(threading.Thread):
     """Watches a node's processes for a Ray worker running our per-track work; optionally kills the node then."""
 

@@ -6,8 +6,15 @@ is off for it (``RAY_AUTH_MODE=disabled``: a driver reads that mode when Ray is 
 token set later would not reach it); it lives for a test. Every process of a node descends from its ``ray
 start``, so a node can be killed as a whole (:meth:`LocalRayCluster.kill_node`, what a lost
 machine looks like to Ray) and everything is stopped by :meth:`LocalRayCluster.stop`, never by
-``ray stop`` (which would stop every Ray on the machine). Ray advertises the machine's own
-interface address even when told ``127.0.0.1``; nothing is started beyond this machine.
+``ray stop`` (which would stop every Ray on the machine).
+
+Loopback only: Ray (2.60) turns ``--node-ip-address=127.0.0.1`` into the machine's interface
+address (``services.resolve_ip_for_localhost``) and then its GCS, raylet and worker gRPC servers
+listen on every interface; given a node address that stays ``127.0.0.1`` they listen on
+``127.0.0.1`` only. So every node is started through :data:`RAY` (the ``ray`` CLI with that one
+function keeping loopback addresses) and the driver of this process gets the same while the
+cluster lives (:func:`keep_loopback`). Ray's own Windows/macOS switch
+(``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``) does the same for a head but refuses a second node.
 """
 
 from __future__ import annotations
@@ -23,11 +30,26 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-RAY = [sys.executable, "-m", "ray.scripts.scripts"]  # the `ray` CLI of this interpreter
 LOOPBACK = "127.0.0.1"
+# The `ray` CLI of this interpreter, with loopback addresses kept as they are (see the module docstring).
+_KEEP_LOOPBACK_CLI = (
+    "import sys, ray._private.services as s; r = s.resolve_ip_for_localhost; "
+    f"s.resolve_ip_for_localhost = lambda h: h if h == {LOOPBACK!r} else r(h); "
+    "from ray.scripts.scripts import main; sys.argv[0] = 'ray'; main()"
+)
+RAY = [sys.executable, "-c", _KEEP_LOOPBACK_CLI]
 WORKER_PORTS_PER_NODE = 24  # worker processes' port range of each node
 NODE_START_TIMEOUT_S = 240.0  # a loaded 2-core machine takes tens of seconds per node
 STOP_GRACE_S = 5.0
+
+
+def keep_loopback(on: bool = True) -> None:
+    """Make this process's Ray keep ``127.0.0.1`` as an address (``on``), or undo it."""
+    import ray._private.services as services
+
+    original = getattr(services, "_dj_original_resolve", None) or services.resolve_ip_for_localhost
+    services._dj_original_resolve = original
+    services.resolve_ip_for_localhost = (lambda host: host if host == LOOPBACK else original(host)) if on else original
 
 
 def free_port() -> int:
@@ -91,6 +113,7 @@ class LocalRayCluster:
         import ray
 
         os.environ.update(self.env)
+        keep_loopback()
         deadline = time.monotonic() + timeout_s
         if not ray.is_initialized():
             ray.init(address=self.address, log_to_driver=False, namespace="dj_pipeline")
@@ -112,10 +135,24 @@ class LocalRayCluster:
 
             if ray.is_initialized():
                 ray.shutdown()
+            keep_loopback(False)
         finally:
             for proc in [*self.workers, self.head]:
                 _stop_tree(proc)
             shutil.rmtree(self.temp_root, ignore_errors=True)
+
+    def listening_addresses(self) -> set[str]:
+        """Local IP addresses on which a process of this cluster's nodes accepts TCP connections."""
+        import psutil
+
+        out = set()
+        for proc in [self.head, *self.workers]:
+            for p in _tree(proc.pid):
+                try:
+                    out |= {c.laddr.ip for c in p.net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN}
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+        return out
 
     def log_tails(self, n_lines: int = 15) -> str:
         """The last lines of each node's ``ray start`` output and raylet log: why a node did not come up."""
