@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from dj_pipeline.analysis import analyze_segments, load_analysis_config
-from dj_pipeline.analysis.beats import beat_envelope, file_beats, track_beats
+from dj_pipeline.analysis.beats import beat_envelope, fallback_bpm, file_beats, track_beats
 from dj_pipeline.analysis.frontend import compute_spectra
 from dj_pipeline.analysis.spectral import onset_density
 from dj_pipeline.analysis.tags import apply_tags, reconcile_key, reconcile_tempo
@@ -171,7 +171,35 @@ def test_streamed_file_grid_matches_the_in_memory_one(tmp_path: Path) -> None:
     streamed = file_beats(path, 128.0, cfg)
     memory = track_beats(beat_envelope(y, SR, cfg.beats), 128.0, cfg.beats)
     assert _f_measure(streamed.beats_s, memory.beats_s, 0.02) > 0.98
-    assert file_beats(path, None, cfg).reason == "no beat grid: no tempo"
+    no_fallback = replace(cfg, beats=replace(cfg.beats, fallback_tempo=False))
+    assert file_beats(path, None, no_fallback).reason == "no beat grid: no tempo"
+
+
+def test_no_analysed_tempo_the_tracker_finds_its_own_and_noise_gets_no_grid() -> None:
+    y = synth_track(128, 7, "major", 30, SR, "four_on_floor")
+    env = beat_envelope(y, SR, CFG.beats)
+    assert fallback_bpm(env, CFG.beats) == pytest.approx(128, rel=0.04) or fallback_bpm(env, CFG.beats) == pytest.approx(64, rel=0.04)
+    grid = track_beats(env, None, CFG.beats)
+    assert grid.beats_s.size > 20 and np.median(np.diff(grid.beats_s)) in (pytest.approx(60 / 128, rel=0.04), pytest.approx(120 / 128, rel=0.04))
+    noise = (0.3 * np.random.default_rng(0).standard_normal(30 * SR)).astype(np.float32)
+    assert track_beats(beat_envelope(noise, SR, CFG.beats), None, CFG.beats).reason == "no beat grid: no tempo"
+
+
+def test_downbeat_follows_the_chord_change_when_the_kick_is_even() -> None:
+    """Every beat has the same kick; only the chords change, every 4 beats from beat 3 of the drum pattern."""
+    bpm, beat_s = 120.0, 0.5
+    drums = drum_track(bpm, 32, SR, "four_on_floor")
+    chords = np.concatenate([0.4 * chord_track(root, "major", bpm, 4 * beat_s, SR)[: int(4 * beat_s * SR)] for root in [0, 7, 9, 5] * 4])
+    lead = np.zeros(int(2 * beat_s * SR), np.float32)  # the chords start 2 beats late: the "one" is at 1.0 s + 2 s k
+    harm = np.concatenate([lead, chords])[: drums.size]
+    y = (drums[: harm.size] + harm).astype(np.float32)
+    env = beat_envelope(y, SR, CFG.beats)
+    truth = 1.0 + np.arange(0, 30, 2.0)
+    assert _f_measure(track_beats(env, bpm, CFG.beats).downbeats_s, truth) > 0.8
+    chroma_only = replace(CFG.beats, downbeat_low_weight=0.0, downbeat_change_weight=0.0)
+    assert _f_measure(track_beats(env, bpm, chroma_only).downbeats_s, truth) > 0.8
+    no_evidence = replace(chroma_only, downbeat_chroma_weight=0.0)  # the guard: without chroma, phase 0 (wrong here)
+    assert _f_measure(track_beats(env, bpm, no_evidence).downbeats_s, truth) < 0.2
 
 
 def test_beat_rows_for_the_table() -> None:

@@ -38,6 +38,7 @@ class BeatEnvelope:
     onset: np.ndarray  # full-band log-mel flux, >= 0
     low: np.ndarray  # flux of the mel bands below ``low_max_hz`` (kick)
     bands: np.ndarray  # (n_change_bands, frames // change_decimation) mean log-mel per band group
+    chroma: np.ndarray  # (12, frames // change_decimation) log chroma, unit norm per frame (harmonic change)
     fps: float
     duration_s: float
 
@@ -65,12 +66,13 @@ class _FluxStream:
         self.fb, freqs = mel_basis(sr, cfg.n_fft, cfg.n_mels, cfg.fmin_hz)
         self.low_rows = freqs <= cfg.low_max_hz
         self.groups = np.array_split(np.arange(cfg.n_mels), cfg.n_change_bands)
+        self.chroma_fb = librosa.filters.chroma(sr=sr, n_fft=cfg.n_fft).astype(np.float32)
         self.carry = np.zeros(cfg.n_fft // 2, np.float32)  # frame k is centred at k * hop
         self.last: np.ndarray | None = None
         self.onset: list[np.ndarray] = []
         self.low: list[np.ndarray] = []
         self.bands: list[np.ndarray] = []
-        self.pending = np.zeros((cfg.n_change_bands, 0), np.float32)
+        self.pending = np.zeros((cfg.n_change_bands + 12, 0), np.float32)
 
     def add(self, y: np.ndarray) -> None:
         cfg = self.cfg
@@ -81,26 +83,30 @@ class _FluxStream:
             return
         self.carry = x[n_frames * cfg.hop_length :]
         stft = librosa.stft(x[: (n_frames - 1) * cfg.hop_length + cfg.n_fft], n_fft=cfg.n_fft, hop_length=cfg.hop_length, center=False)
-        log_mel = 10.0 * np.log10(np.maximum(self.fb @ (stft.real**2 + stft.imag**2), EPS))
+        power = stft.real**2 + stft.imag**2
+        log_mel = 10.0 * np.log10(np.maximum(self.fb @ power, EPS))
         log_mel = np.maximum(log_mel, cfg.floor_db).astype(np.float32)
         prev = log_mel[:, :1] if self.last is None else self.last
         rise = np.maximum(0.0, np.diff(np.concatenate([prev, log_mel], axis=1), axis=1))
         self.last = log_mel[:, -1:]
         self.onset.append(rise.mean(axis=0))
         self.low.append(rise[self.low_rows].mean(axis=0) if self.low_rows.any() else rise[:1].mean(axis=0))
-        grouped = np.stack([log_mel[g].mean(axis=0) for g in self.groups])
+        chroma = np.log1p(cfg.chroma_compression * (self.chroma_fb @ power))
+        chroma /= np.linalg.norm(chroma, axis=0, keepdims=True) + EPS
+        grouped = np.concatenate([np.stack([log_mel[g].mean(axis=0) for g in self.groups]), chroma])
         self.pending = np.concatenate([self.pending, grouped], axis=1)
         k = self.pending.shape[1] // cfg.change_decimation * cfg.change_decimation
         if k:
             d = cfg.change_decimation
-            self.bands.append(self.pending[:, :k].reshape(len(self.groups), k // d, d).mean(axis=2))
+            self.bands.append(self.pending[:, :k].reshape(self.pending.shape[0], k // d, d).mean(axis=2))
             self.pending = self.pending[:, k:]
 
     def finish(self, duration_s: float) -> BeatEnvelope:
         self.add(np.zeros(self.cfg.n_fft // 2, np.float32))  # the last frames, centred on the end
         cat = lambda parts: np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)  # noqa: E731
-        bands = np.concatenate(self.bands, axis=1) if self.bands else np.zeros((len(self.groups), 0), np.float32)
-        return BeatEnvelope(cat(self.onset), cat(self.low), bands, self.sr / self.cfg.hop_length, duration_s)
+        both = np.concatenate(self.bands, axis=1) if self.bands else np.zeros((len(self.groups) + 12, 0), np.float32)
+        n = len(self.groups)
+        return BeatEnvelope(cat(self.onset), cat(self.low), both[:n], both[n:], self.sr / self.cfg.hop_length, duration_s)
 
 
 def beat_envelope(y: np.ndarray, sr: int, cfg: BeatsConfig) -> BeatEnvelope:
@@ -172,18 +178,38 @@ def downbeat_phase(env: BeatEnvelope, beat_frames: np.ndarray, cfg: BeatsConfig)
     peak = lambda curve: np.array([curve[max(0, f - reach) : f + reach + 1].max(initial=0.0) for f in beat_frames])  # noqa: E731
     z = lambda v: (v - v.mean()) / (v.std() + EPS)  # noqa: E731
     evidence = cfg.downbeat_low_weight * z(peak(env.low)) + cfg.downbeat_onset_weight * z(peak(env.onset))
-    if env.bands.shape[1] > 1:
-        evidence = evidence + cfg.downbeat_change_weight * z(band_change(env.bands, beat_frames // cfg.change_decimation, cfg.downbeat_change_span_beats))
+    cols = beat_frames // cfg.change_decimation
+    if env.bands.shape[1] > 1 and cfg.downbeat_change_weight:
+        evidence = evidence + cfg.downbeat_change_weight * z(band_change(env.bands, cols, cfg.downbeat_change_span_beats))
+    if env.chroma.shape[1] > 1 and cfg.downbeat_chroma_weight:
+        evidence = evidence + cfg.downbeat_chroma_weight * z(band_change(env.chroma, cols, cfg.downbeat_chroma_span_beats))
     scores = [float(evidence[j::bpb].mean()) for j in range(bpb)]
     return int(np.argmax(scores))
 
 
+def fallback_bpm(env: BeatEnvelope, cfg: BeatsConfig) -> float | None:
+    """The tracker's own tempo when the analysis found none: librosa's tempo estimate of the whole-track flux.
+
+    The analysis reads a few sampled windows and may find no steady pulse (a loose blues or jazz
+    take); the whole-track flux often still has one. ``None`` when that pulse is weaker than
+    ``fallback_min_clarity`` (ACF comb salience), so a track with no beat still gets no grid.
+    """
+    sr = env.fps * cfg.hop_length
+    bpm = float(librosa.feature.tempo(onset_envelope=env.onset, sr=sr, hop_length=cfg.hop_length)[0])
+    o = detrended_onset(env.onset, env.fps)
+    acf = onset_acf(o, int(np.ceil(60.0 * env.fps / bpm)) + 2)
+    clarity = float(comb_salience(acf, env.fps, np.array([bpm]), 1)[0])
+    return bpm if bpm > 0 and clarity >= cfg.fallback_min_clarity else None
+
+
 def track_beats(env: BeatEnvelope, bpm: float | None, cfg: BeatsConfig) -> BeatTrack:
     """Beats and downbeats of a whole track at (about) ``bpm`` (see the module docstring)."""
-    if bpm is None or not bpm > 0:
-        return BeatTrack.empty("no beat grid: no tempo")
     if env.onset.size < 4 or float(env.onset.max(initial=0.0)) <= EPS:
         return BeatTrack.empty("no beat grid: no onsets")
+    if (bpm is None or not bpm > 0) and cfg.fallback_tempo:
+        bpm = fallback_bpm(env, cfg)
+    if bpm is None or not bpm > 0:
+        return BeatTrack.empty("no beat grid: no tempo")
     tempo = local_tempo_curve(env.onset, env.fps, float(bpm), cfg)
     hop = cfg.hop_length
     _, frames = librosa.beat.beat_track(
@@ -199,7 +225,7 @@ def track_beats(env: BeatEnvelope, bpm: float | None, cfg: BeatsConfig) -> BeatT
 
 
 def file_beats(path: str | os.PathLike, bpm: float | None, config: AnalysisConfig) -> BeatTrack:
-    """:func:`track_beats` over the streamed whole-track envelope of ``path``."""
-    if bpm is None or not bpm > 0:
+    """:func:`track_beats` over the streamed whole-track envelope of ``path`` (no analysed tempo: the fallback)."""
+    if (bpm is None or not bpm > 0) and not config.beats.fallback_tempo:
         return BeatTrack.empty("no beat grid: no tempo")
     return track_beats(stream_beat_envelope(path, config.sr, config.beats), bpm, config.beats)

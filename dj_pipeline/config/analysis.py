@@ -85,6 +85,11 @@ class BeatsConfig:
     downbeat_onset_weight: float = 0.0
     downbeat_change_weight: float = 1.0
     downbeat_change_span_beats: int = 1
+    downbeat_chroma_weight: float = 1.0
+    downbeat_chroma_span_beats: int = 1
+    chroma_compression: float = 100.0
+    fallback_tempo: bool = True
+    fallback_min_clarity: float = 0.02
 
 
 @dataclass(frozen=True)
