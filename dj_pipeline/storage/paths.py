@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,6 +89,14 @@ class DataPaths:
 
 def configured_parquet_uri() -> str:
     """``parquet_uri`` of the ingest config, ``$DJ_PARQUET_URI`` overriding it (``""``: inside the data dir)."""
+    from dj_pipeline.config.ingest import CONFIG_ENV, PARQUET_URI_ENV
+
+    return _parquet_uri(os.environ.get(CONFIG_ENV), os.environ.get(PARQUET_URI_ENV))
+
+
+@lru_cache(maxsize=8)
+def _parquet_uri(config_path: str | None, env_uri: str | None) -> str:
+    """Read once per (config file, environment value): a ``DataPaths`` is made often, YAML costs ms."""
     from dj_pipeline.config.ingest import load_ingest_config
 
     return load_ingest_config().parquet_uri
