@@ -11,6 +11,10 @@ DEMO_SUBDIR = "demo_library"
 DEMO_SESSION = "demo"
 # Demo tracks are ~3 minutes, so the plan is scaled to a 10-track set (~30 min) to show every goal.
 DEMO_PLAN = "warm-up 9 min -> peak 6 min -> release"
+# The demo embeds with the offline DSP embedder even when musicnn is installed: its generated styles
+# are what dsp was built on, and musicnn (~75x real time per core) would add tens of seconds to the
+# < 90 s first run. Real libraries (`dj ingest`) get `auto` (clap > musicnn > dsp).
+DEMO_EMBEDDING_BACKEND = "dsp"
 
 
 def run_demo(
@@ -35,7 +39,9 @@ def run_demo(
     from dj_pipeline.progress import ingest_summary, on_terminal
 
     started = time.perf_counter()
-    report = run_ingest(lib / "tracks", paths.root, samples_dir=lib / "samples", show_progress=on_terminal())
+    report = run_ingest(
+        lib / "tracks", paths.root, samples_dir=lib / "samples", embedding_backend=DEMO_EMBEDDING_BACKEND, show_progress=on_terminal()
+    )
     print(ingest_summary(paths, report, time.perf_counter() - started) + "\n")
 
     # the demo's automatic picks are not a DJ's choices: they never reach the feedback log
