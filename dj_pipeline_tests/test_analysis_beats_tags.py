@@ -196,7 +196,7 @@ def test_downbeat_follows_the_chord_change_when_the_kick_is_even() -> None:
     env = beat_envelope(y, SR, CFG.beats)
     truth = 1.0 + np.arange(0, 30, 2.0)
     assert _f_measure(track_beats(env, bpm, CFG.beats).downbeats_s, truth) > 0.8
-    chroma_only = replace(CFG.beats, downbeat_low_weight=0.0, downbeat_change_weight=0.0)
+    chroma_only = replace(CFG.beats, downbeat_low_weight=0.0, downbeat_onset_weight=0.0, downbeat_change_weight=0.0)
     assert _f_measure(track_beats(env, bpm, chroma_only).downbeats_s, truth) > 0.8
     no_evidence = replace(chroma_only, downbeat_chroma_weight=0.0)  # the guard: without chroma, phase 0 (wrong here)
     assert _f_measure(track_beats(env, bpm, no_evidence).downbeats_s, truth) < 0.2

@@ -64,7 +64,7 @@ class TagsConfig:
 class BeatsConfig:
     n_fft: int = 512
     hop_length: int = 128
-    n_mels: int = 40
+    n_mels: int = 80
     fmin_hz: float = 30.0
     floor_db: float = -100.0
     low_max_hz: float = 150.0
@@ -82,9 +82,9 @@ class BeatsConfig:
     beats_per_bar: int = 4
     downbeat_reach_s: float = 0.05
     downbeat_low_weight: float = 1.0
-    downbeat_onset_weight: float = 0.0
+    downbeat_onset_weight: float = -0.5
     downbeat_change_weight: float = 1.0
-    downbeat_change_span_beats: int = 1
+    downbeat_change_span_beats: int = 2
     downbeat_chroma_weight: float = 1.0
     downbeat_chroma_span_beats: int = 1
     chroma_compression: float = 100.0
