@@ -64,6 +64,21 @@ def test_refinement_recovers_a_slightly_wrong_tempo() -> None:
     assert g.downbeats_s[-1] == pytest.approx(last_true, abs=0.05), "a 0.2 % tempo error must not drift the late bars"
 
 
+def test_refinement_recovers_a_downbeat_given_half_a_beat_off() -> None:
+    from dataclasses import replace
+
+    env = synthetic_envelope()
+    off = 0.5 + 0.5 * 60.0 / BPM  # an off-beat given as the downbeat (the demo's syncopated styles did this)
+    g = grid_from_tempo(BPM, off, env.duration_s, CFG.grid, env.onset, env.fps)
+    beat_s = 60.0 / BPM
+    assert abs(((g.downbeats_s[0] - 0.5) / beat_s + 0.5) % 1.0 - 0.5) * beat_s < 0.03, "the grid lands on the beats"
+    fit, _, _ = beat_phase_fit(env.onset, env.fps, g, CFG.grid)
+    assert fit >= CFG.grid.fit_min_share
+    narrow = replace(CFG.grid, coarse_phase_beats=0.0)
+    g0 = grid_from_tempo(BPM, off, env.duration_s, narrow, env.onset, env.fps)
+    assert beat_phase_fit(env.onset, env.fps, g0, narrow)[0] < CFG.grid.fit_min_share, "without the coarse phase search it stays off"
+
+
 def test_grid_from_beats_uses_given_downbeats() -> None:
     beats = np.arange(0.3, 60.0, 0.5)
     g = grid_from_beats(beats, CFG.grid, downbeats_s=beats[1::4])

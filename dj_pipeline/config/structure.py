@@ -17,6 +17,7 @@ class GridConfig:
     refine_period_pct: float = 1.0
     refine_steps: int = 41
     refine_phase_beats: float = 0.125
+    coarse_phase_beats: float = 0.5
     fit_window_bars: int = 4
     phase_steps: int = 16
     pulse_min_contrast: float = 1.3

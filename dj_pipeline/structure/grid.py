@@ -77,28 +77,51 @@ def refine_grid(onset: np.ndarray, fps: float, period_s: float, t0_s: float, cfg
     """``(period_s, t0_s)`` maximising the mean onset strength at the beats, near the given pair.
 
     Coarse to fine: ``refine_steps`` periods over +-``refine_period_pct``, then the same number
-    within one coarse step of the best, each with phases within +-``refine_phase_beats``.
+    within one coarse step of the best, each with phases within +-``refine_phase_beats`` (of the best
+    phase within +-``coarse_phase_beats`` at the given period).
     """
     o = np.asarray(onset, dtype=np.float64)
     o = o - np.convolve(o, np.ones(int(fps) | 1) / (int(fps) | 1), mode="same")  # pulses, not loudness
     frames = np.arange(o.size)
     duration_s = o.size / fps
+    starts = [t0_s]
+    if cfg.coarse_phase_beats > 0:  # the given downbeat may sit between beats (an off-beat half a beat late)
+        coarse = _best_phase(o, fps, period_s, t0_s, np.arange(-cfg.coarse_phase_beats, cfg.coarse_phase_beats + 1e-9, 1.0 / 16))
+        starts += [coarse] if abs(coarse - t0_s) > cfg.refine_phase_beats * period_s else []
     phases = np.linspace(-cfg.refine_phase_beats, cfg.refine_phase_beats, 9)
     best = (-np.inf, period_s, t0_s)
     half = cfg.refine_period_pct / 100.0
-    for center, width in ((period_s, half), (None, 2.0 * half / max(cfg.refine_steps - 1, 1))):
-        c = best[1] if center is None else center
-        for p in c * (1.0 + np.linspace(-width, width, cfg.refine_steps)):
-            k = np.arange(-int(t0_s / p) - 1, int((duration_s - t0_s) / p) + 1)
-            for t in t0_s + period_s * phases:
-                times = t + k * p
-                times = times[(times >= 0) & (times < duration_s)]
-                if times.size < 2:
-                    continue
-                score = float(np.interp(times * fps, frames, o).mean())
-                if score > best[0]:
-                    best = (score, float(p), float(t))
+    for start in starts:  # the fine search from the given downbeat and from the best coarse phase; the better wins
+        t0_s, around = start, (-np.inf, period_s, start)
+        for center, width in ((period_s, half), (None, 2.0 * half / max(cfg.refine_steps - 1, 1))):
+            c = around[1] if center is None else center
+            for p in c * (1.0 + np.linspace(-width, width, cfg.refine_steps)):
+                k = np.arange(-int(t0_s / p) - 1, int((duration_s - t0_s) / p) + 1)
+                for t in t0_s + period_s * phases:
+                    times = t + k * p
+                    times = times[(times >= 0) & (times < duration_s)]
+                    if times.size < 2:
+                        continue
+                    score = float(np.interp(times * fps, frames, o).mean())
+                    if score > around[0]:
+                        around = (score, float(p), float(t))
+        best = max(best, around, key=lambda b: b[0])
     return best[1], best[2]
+
+
+def _best_phase(o: np.ndarray, fps: float, period_s: float, t0_s: float, shifts_beats: np.ndarray) -> float:
+    """The downbeat time among ``t0_s + shift * period_s`` whose beats collect the most onset strength."""
+    duration_s = o.size / fps
+    frames = np.arange(o.size)
+    k = np.arange(-int(t0_s / period_s) - 1, int((duration_s - t0_s) / period_s) + 2)
+    best, out = -np.inf, t0_s
+    for shift in shifts_beats:
+        times = t0_s + period_s * (shift + k)
+        times = times[(times >= 0) & (times < duration_s)]
+        score = float(np.interp(times * fps, frames, o).mean()) if times.size >= 2 else -np.inf
+        if score > best:
+            best, out = score, float(t0_s + shift * period_s)
+    return out
 
 
 def beat_phase_fit(onset: np.ndarray, fps: float, grid: BeatGrid, cfg: GridConfig) -> tuple[float, np.ndarray, np.ndarray]:
