@@ -82,3 +82,12 @@ def test_truncated_wav_is_detected(tmp_path: Path) -> None:
     (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
     with pytest.raises(AudioDecodeError, match="truncated"):
         probe(tmp_path / "cut.wav")
+
+
+def test_to_mono_averages_the_channels_of_a_transposed_buffer() -> None:
+    from dj_pipeline.audio.io import to_mono
+
+    frames = np.array([[1.0, 3.0], [2.0, 4.0], [3.0, -5.0]], dtype=np.float32)  # soundfile: (n, channels)
+    mono = to_mono(frames.T)
+    assert mono.dtype == np.float32 and mono.tolist() == [2.0, 3.0, -1.0]
+    assert to_mono(np.array([0.5, 0.25])).tolist() == [0.5, 0.25]  # mono stays as it is

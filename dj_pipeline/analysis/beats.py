@@ -66,6 +66,9 @@ class _FluxStream:
         self.fb, freqs = mel_basis(sr, cfg.n_fft, cfg.n_mels, cfg.fmin_hz)
         self.low_rows = freqs <= cfg.low_max_hz
         self.groups = np.array_split(np.arange(cfg.n_mels), cfg.n_change_bands)
+        self.group_avg = np.zeros((len(self.groups), cfg.n_mels), np.float32)  # band-group means as one product
+        for i, g in enumerate(self.groups):
+            self.group_avg[i, g] = 1.0 / len(g)
         self.chroma_fb = librosa.filters.chroma(sr=sr, n_fft=cfg.n_fft).astype(np.float32)
         self.carry = np.zeros(cfg.n_fft // 2, np.float32)  # frame k is centred at k * hop
         self.last: np.ndarray | None = None
@@ -93,7 +96,7 @@ class _FluxStream:
         self.low.append(rise[self.low_rows].mean(axis=0) if self.low_rows.any() else rise[:1].mean(axis=0))
         chroma = np.log1p(cfg.chroma_compression * (self.chroma_fb @ power))
         chroma /= np.linalg.norm(chroma, axis=0, keepdims=True) + EPS
-        grouped = np.concatenate([np.stack([log_mel[g].mean(axis=0) for g in self.groups]), chroma])
+        grouped = np.concatenate([self.group_avg @ log_mel, chroma])
         self.pending = np.concatenate([self.pending, grouped], axis=1)
         k = self.pending.shape[1] // cfg.change_decimation * cfg.change_decimation
         if k:
