@@ -52,12 +52,24 @@ def grid_from_tempo(
 
     With the track's ``onset`` envelope (at ``fps``), the beat period is refined within
     ``refine_period_pct`` and the phase within ``refine_phase_beats`` of the given downbeat: the
-    pair whose beats collect the most onset strength over the whole track wins.
+    pair whose beats collect the most onset strength over the whole track wins. When that grid does
+    not fit the music (``fit_min_share``), a wide beat-phase search (``coarse_phase_beats``) is tried
+    and kept if it fits better (real music keeps its given phase: on GTZAN the wide search for every
+    track lowered downbeat F).
     """
     period_s = 60.0 / float(bpm)
     t0 = float(first_downbeat_s)
-    if onset is not None and fps and onset.size:
-        period_s, t0 = refine_grid(onset, fps, period_s, t0, cfg)
+    if onset is None or not fps or not onset.size:
+        return _straight_grid(period_s, t0, duration_s, cfg)
+    grid = _straight_grid(*refine_grid(onset, fps, period_s, t0, cfg), duration_s, cfg)
+    if cfg.coarse_phase_beats > 0 and (fit := beat_phase_fit(onset, fps, grid, cfg)[0]) < cfg.fit_min_share:
+        # the given downbeat may sit between beats: search the beat phase widely, keep it when it fits better
+        alt = _straight_grid(*refine_grid(onset, fps, period_s, t0, cfg, coarse=True), duration_s, cfg)
+        grid = alt if beat_phase_fit(onset, fps, alt, cfg)[0] > fit else grid
+    return grid
+
+
+def _straight_grid(period_s: float, t0: float, duration_s: float, cfg: GridConfig) -> BeatGrid:
     bar_s = period_s * cfg.beats_per_bar
     t0 -= np.floor(t0 / bar_s + 1e-9) * bar_s  # earliest downbeat at or after 0 on this grid
     beats = t0 + period_s * np.arange(int(np.floor((duration_s - t0) / period_s)) + 1)
@@ -73,7 +85,7 @@ def grid_from_beats(beats_s: np.ndarray, cfg: GridConfig, downbeats_s: np.ndarra
     return BeatGrid(beats, downs, round(bpm, 3), "beats")
 
 
-def refine_grid(onset: np.ndarray, fps: float, period_s: float, t0_s: float, cfg: GridConfig) -> tuple[float, float]:
+def refine_grid(onset: np.ndarray, fps: float, period_s: float, t0_s: float, cfg: GridConfig, coarse: bool = False) -> tuple[float, float]:
     """``(period_s, t0_s)`` maximising the mean onset strength at the beats, near the given pair.
 
     Coarse to fine: ``refine_steps`` periods over +-``refine_period_pct``, then the same number
@@ -85,7 +97,7 @@ def refine_grid(onset: np.ndarray, fps: float, period_s: float, t0_s: float, cfg
     frames = np.arange(o.size)
     duration_s = o.size / fps
     starts = [t0_s]
-    if cfg.coarse_phase_beats > 0:  # the given downbeat may sit between beats (an off-beat half a beat late)
+    if coarse and cfg.coarse_phase_beats > 0:  # the given downbeat may sit between beats (an off-beat half a beat late)
         coarse = _best_phase(o, fps, period_s, t0_s, np.arange(-cfg.coarse_phase_beats, cfg.coarse_phase_beats + 1e-9, 1.0 / 16))
         starts += [coarse] if abs(coarse - t0_s) > cfg.refine_phase_beats * period_s else []
     phases = np.linspace(-cfg.refine_phase_beats, cfg.refine_phase_beats, 9)
