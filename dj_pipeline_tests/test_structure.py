@@ -69,10 +69,11 @@ def test_refinement_recovers_a_downbeat_given_half_a_beat_off() -> None:
 
     env = synthetic_envelope()
     off = 0.5 + 0.5 * 60.0 / BPM  # an off-beat given as the downbeat (the demo's syncopated styles did this)
-    g = grid_from_tempo(BPM, off, env.duration_s, CFG.grid, env.onset, env.fps)
+    wide = replace(CFG.grid, coarse_phase_beats=0.5)  # off by default (see structure.yaml)
+    g = grid_from_tempo(BPM, off, env.duration_s, wide, env.onset, env.fps)
     beat_s = 60.0 / BPM
     assert abs(((g.downbeats_s[0] - 0.5) / beat_s + 0.5) % 1.0 - 0.5) * beat_s < 0.03, "the grid lands on the beats"
-    fit, _, _ = beat_phase_fit(env.onset, env.fps, g, CFG.grid)
+    fit, _, _ = beat_phase_fit(env.onset, env.fps, g, wide)
     assert fit >= CFG.grid.fit_min_share
     narrow = replace(CFG.grid, coarse_phase_beats=0.0)
     g0 = grid_from_tempo(BPM, off, env.duration_s, narrow, env.onset, env.fps)
