@@ -231,7 +231,15 @@ def test_identity_standardizer_for_clap(tmp_path: Path) -> None:
 
 def test_get_embedder_backends(tmp_path: Path) -> None:
     assert get_embedder("dsp").backend == "dsp"
-    assert get_embedder("auto", model=str(tmp_path / "no_model")).backend == "dsp"
+    # auto without CLAP weights: musicnn where its checkpoint is installed (the README's set-up
+    # commands install it), else dsp -- both sides checked, whatever this machine has
+    from dj_pipeline.embeddings.factory import musicnn_runs_here
+
+    installed = load_embeddings_config()
+    expected = "musicnn" if musicnn_runs_here(installed) else "dsp"
+    assert get_embedder("auto", model=str(tmp_path / "no_model"), config=installed).backend == expected
+    no_musicnn = load_embeddings_config(overrides={"musicnn": {"checkpoint": str(tmp_path / "no_checkpoint")}})
+    assert get_embedder("auto", model=str(tmp_path / "no_model"), config=no_musicnn).backend == "dsp"
     with pytest.raises(BackendUnavailableError, match="not on disk"):
         get_embedder("clap", model=str(tmp_path / "no_model"))
     with pytest.raises(ValueError, match="unknown embedding backend"):
