@@ -10,8 +10,11 @@ from dj_pipeline.storage import DataPaths, list_batch_files, read_asset, write_p
 from dj_pipeline.storage.tables import CATALOG_ASSET, CATALOG_FILE, write_batch, write_batch_errors
 
 
-def test_atomic_write_keeps_old_file_when_writer_dies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "asset" / "batch=a.parquet"
+def assert_a_failed_write_keeps_the_old_file(target, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001 - a Path or a TablePath
+    """A writer that dies mid-write leaves the previous file as it was and no temp file beside it
+    (shared by the local and the object-store tests)."""
+    from dj_pipeline.storage.fs import read_arrow_table
+
     write_parquet_atomic(pd.DataFrame({"x": [1, 2, 3]}), target)
 
     def boom(*args, **kwargs):
@@ -21,8 +24,12 @@ def test_atomic_write_keeps_old_file_when_writer_dies(tmp_path: Path, monkeypatc
     with pytest.raises(RuntimeError):
         write_parquet_atomic(pd.DataFrame({"x": [9]}), target)
     monkeypatch.undo()
-    assert pq.read_table(target).to_pandas()["x"].tolist() == [1, 2, 3]
-    assert [p.name for p in target.parent.iterdir()] == ["batch=a.parquet"]
+    assert read_arrow_table(target).to_pandas()["x"].tolist() == [1, 2, 3]
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+def test_atomic_write_keeps_old_file_when_writer_dies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert_a_failed_write_keeps_the_old_file(tmp_path / "asset" / "batch=a.parquet", monkeypatch)
 
 
 def test_leftover_temp_files_are_not_read(tmp_path: Path) -> None:

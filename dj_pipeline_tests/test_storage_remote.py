@@ -14,6 +14,7 @@ from dj_pipeline.storage.fs import TablePath, read_arrow_table, resolve_parquet_
 from dj_pipeline.storage.health import find_damaged, set_aside_all
 from dj_pipeline.storage.parquet import clean_stale_temp_files
 from dj_pipeline.storage.tables import CATALOG_ASSET, CATALOG_FILE, write_batch
+from dj_pipeline_tests.test_storage import assert_a_failed_write_keeps_the_old_file
 
 fsspec = pytest.importorskip("fsspec")
 
@@ -91,18 +92,7 @@ def test_stale_temp_keys_are_removed_where_the_store_tells_their_age(tmp_path: P
 
 
 def test_object_store_failed_write_keeps_the_old_object(memory_paths: DataPaths, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = memory_paths.batch_file("track_features", "b1")
-    write_parquet_atomic(pd.DataFrame({"x": [1, 2, 3]}), target)
-
-    def boom(*args, **kwargs):
-        raise RuntimeError("killed mid-write")
-
-    monkeypatch.setattr(pq, "write_table", boom)
-    with pytest.raises(RuntimeError):
-        write_parquet_atomic(pd.DataFrame({"x": [9]}), target)
-    monkeypatch.undo()
-    assert read_arrow_table(target).to_pandas()["x"].tolist() == [1, 2, 3]
-    assert [p.name for p in target.parent.iterdir()] == ["batch=b1.parquet"]
+    assert_a_failed_write_keeps_the_old_file(memory_paths.batch_file("track_features", "b1"), monkeypatch)
 
 
 def test_object_store_reads_and_duckdb_views_from_the_mirror(memory_paths: DataPaths) -> None:
