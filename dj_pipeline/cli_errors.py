@@ -148,7 +148,7 @@ def check_track_file(ref: str, data_dir: str | os.PathLike | None) -> None:
             return
     from dj_pipeline.storage.paths import DataPaths
 
-    catalog = DataPaths(data_dir).asset_dir("track_catalog") / "catalog.parquet"
+    catalog = DataPaths(data_dir).catalog_file
     if not isinstance(catalog, Path):
         return  # tables on an object store: the library loader asks it
     if catalog.is_file():

@@ -31,7 +31,7 @@ from dj_pipeline.storage.health import (
     set_aside,
     set_aside_all,
 )
-from dj_pipeline.storage.tables import BATCH_ASSETS, CATALOG_ASSET, CATALOG_FILE, ERRORS_ASSET, OPTIONAL_BATCH_ASSETS
+from dj_pipeline.storage.tables import BATCH_ASSETS, CATALOG_ASSET, ERRORS_ASSET, OPTIONAL_BATCH_ASSETS
 
 FIRST_BATCH_ASSET = "track_windows"  # every other batch asset follows it: no windows file, the whole batch is redone
 FIRST_STAGE = "windows"
@@ -75,7 +75,7 @@ def heal_catalog(paths: DataPaths, library_dir: str | Path) -> str | None:
     from dj_pipeline.config.ingest import load_ingest_config
     from dj_pipeline.storage import write_parquet_atomic
 
-    f = paths.asset_dir(CATALOG_ASSET) / CATALOG_FILE
+    f = paths.catalog_file
     problem = parquet_problem(f, deep=True) if f.exists() else None
     if problem is None:
         return None

@@ -75,7 +75,7 @@ class _FluxStream:
         self.onset: list[np.ndarray] = []
         self.low: list[np.ndarray] = []
         self.bands: list[np.ndarray] = []
-        self.pending = np.zeros((cfg.n_change_bands + 12, 0), np.float32)
+        self.pending = np.zeros((cfg.n_change_bands + len(self.chroma_fb), 0), np.float32)  # band groups, then chroma rows
 
     def add(self, y: np.ndarray) -> None:
         cfg = self.cfg
@@ -107,7 +107,7 @@ class _FluxStream:
     def finish(self, duration_s: float) -> BeatEnvelope:
         self.add(np.zeros(self.cfg.n_fft // 2, np.float32))  # the last frames, centred on the end
         cat = lambda parts: np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)  # noqa: E731
-        both = np.concatenate(self.bands, axis=1) if self.bands else np.zeros((len(self.groups) + 12, 0), np.float32)
+        both = np.concatenate(self.bands, axis=1) if self.bands else np.zeros((self.pending.shape[0], 0), np.float32)
         n = len(self.groups)
         return BeatEnvelope(cat(self.onset), cat(self.low), both[:n], both[n:], self.sr / self.cfg.hop_length, duration_s)
 

@@ -7,7 +7,7 @@ from dj_pipeline.assets.resources import INGEST_BATCHES, DJSettings
 from dj_pipeline.catalog import ScanOptions, scan_library
 from dj_pipeline.config.ingest import load_ingest_config
 from dj_pipeline.storage import write_parquet_atomic
-from dj_pipeline.storage.tables import CATALOG_ASSET, CATALOG_FILE, ERRORS_ASSET, SCAN_ERRORS_FILE, read_catalog, read_errors
+from dj_pipeline.storage.tables import ERRORS_ASSET, SCAN_ERRORS_FILE, read_catalog, read_errors
 
 
 @asset(
@@ -33,7 +33,7 @@ def track_catalog(context: AssetExecutionContext, settings: DJSettings) -> Mater
     result = scan_library(settings.library_dir, previous, previous_errors, config, options=options)
 
     write_parquet_atomic(result.errors, scan_errors_file)
-    write_parquet_atomic(result.catalog, paths.asset_dir(CATALOG_ASSET) / CATALOG_FILE)
+    write_parquet_atomic(result.catalog, paths.catalog_file)
     register_batches(context, sorted(result.catalog["batch"].dropna().unique()))
 
     summary = result.summary()

@@ -46,8 +46,6 @@ def view_statements(paths: DataPaths) -> dict[str, str]:
     """``CREATE VIEW`` statements for every table that has data on disk, by view name."""
     from dj_pipeline.storage.tables import (  # pandas: only when the views are (re)built
         BATCH_ASSETS,
-        CATALOG_ASSET,
-        CATALOG_FILE,
         ERRORS_ASSET,
         OPTIONAL_BATCH_ASSETS,
         SAMPLE_ERRORS_ASSET,
@@ -55,7 +53,7 @@ def view_statements(paths: DataPaths) -> dict[str, str]:
     )
 
     views: dict[str, str] = {}
-    catalog_file = paths.asset_dir(CATALOG_ASSET) / CATALOG_FILE
+    catalog_file = paths.catalog_file
     errors_dir = paths.asset_dir(ERRORS_ASSET)
     has_errors = bool(list_batch_files(errors_dir))
     if not catalog_file.exists():

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 DATA_DIR_ENV = "DJ_DATA_DIR"
 DEFAULT_DATA_DIR = "data"
+CATALOG_ASSET = "track_catalog"
+CATALOG_FILE = "catalog.parquet"
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
@@ -56,6 +58,11 @@ class DataPaths:
 
     def asset_dir(self, asset: str) -> AnyPath:
         return self.parquet_dir / asset
+
+    @property
+    def catalog_file(self) -> AnyPath:
+        """The track catalog (one file, not batch-partitioned)."""
+        return self.asset_dir(CATALOG_ASSET) / CATALOG_FILE
 
     def batch_file(self, asset: str, batch: str) -> AnyPath:
         return self.asset_dir(asset) / f"batch={batch}.parquet"

@@ -14,10 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from dj_pipeline.storage.parquet import list_batch_files, read_parquet_files, write_parquet_atomic
-from dj_pipeline.storage.paths import DataPaths
+from dj_pipeline.storage.paths import CATALOG_ASSET, CATALOG_FILE, DataPaths  # noqa: F401 - re-exported
 
-CATALOG_ASSET = "track_catalog"
-CATALOG_FILE = "catalog.parquet"
 ERRORS_ASSET = "ingest_errors"
 SCAN_ERRORS_FILE = "scan.parquet"
 SAMPLE_CATALOG_ASSET = "sample_catalog"
@@ -87,7 +85,7 @@ def read_catalog(data_dir: str | os.PathLike | DataPaths) -> pd.DataFrame:
     library whose every track is new); ``dj ingest`` rebuilds it (:mod:`dj_pipeline.ingest_heal`).
     """
     paths = data_dir if isinstance(data_dir, DataPaths) else DataPaths(data_dir)
-    f = paths.asset_dir(CATALOG_ASSET) / CATALOG_FILE
+    f = paths.catalog_file
     return read_parquet_files([f], skip_damaged=False) if f.exists() else pd.DataFrame()
 
 
