@@ -109,3 +109,54 @@ def test_a_hash_repeated_thousands_of_times_casts_no_vote(songs):
     assert [m.track_id for m in index.match(song_hashes, song_times)] == ["song"]
     with pytest.raises(ValueError, match="max_hits_per_hash"):
         load_fingerprint_config(overrides={"max_hits_per_hash": 0})
+
+
+def _landmarks_by_loop(freq, frame, cfg):
+    """The landmark definition spelled out as the obvious double loop (the reference)."""
+    hashes, times = [], []
+    for i in range(len(freq)):
+        taken = 0
+        for j in range(i + 1, len(freq)):
+            dt, df = frame[j] - frame[i], freq[j] - freq[i]
+            if dt > cfg.max_dt_frames:
+                break
+            if dt < 1 or abs(df) > cfg.max_df_bins:
+                continue
+            hashes.append((int(freq[i]) << 13) | ((int(df) + 64) << 6) | int(dt))
+            times.append(int(frame[i]))
+            taken += 1
+            if taken == cfg.fan_out:
+                break
+    return np.asarray(hashes, dtype=np.int32), np.asarray(times, dtype=np.int32)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_vectorised_landmarks_equal_the_double_loop(seed, monkeypatch):
+    """Same hashes in the same order, also across the row blocks that bound its memory."""
+    from dj_pipeline.fingerprint import landmarks as lm
+
+    spec = lm.log_spectrogram(_song(seed, 20.0)[:: SR // CFG.sr], CFG)
+    freq, frame = lm.find_peaks(spec, CFG)
+    rng = np.random.default_rng(seed)  # plus a dense random cloud: many same-frame and far-bin pairs
+    extra_frame = np.sort(rng.integers(0, 400, 3000))
+    cases = [(freq, frame), (rng.integers(0, 512, 3000), extra_frame)]
+    monkeypatch.setattr(lm, "LANDMARK_BLOCK_CELLS", 97)  # many small blocks
+    for f, t in cases:
+        want = _landmarks_by_loop(f, t, CFG)
+        got = lm.landmarks(f, t, CFG)
+        assert len(want[0]) > 100
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_digital_silence_has_no_peaks(tmp_path):
+    """A flat -120 dB spectrogram ties everywhere; without a level floor every bin was a 'peak' (a
+    2-s silent tail gave 34,000 landmarks and most of a track's fingerprint time)."""
+    y = np.concatenate([_song(0, 10.0), np.zeros(3 * SR, np.float32)])
+    sf.write(tmp_path / "tail.wav", y, SR)
+    sf.write(tmp_path / "song.wav", y[: 10 * SR], SR)
+    from dj_pipeline.fingerprint.landmarks import find_peaks, log_spectrogram
+
+    assert find_peaks(log_spectrogram(np.zeros(CFG.sr * 2, np.float32), CFG), CFG)[0].size == 0
+    with_tail, _ = fingerprint_file(tmp_path / "tail.wav", CFG)
+    alone, _ = fingerprint_file(tmp_path / "song.wav", CFG)
+    assert 0 < len(with_tail) <= len(alone) + 10

@@ -17,6 +17,7 @@ class FingerprintConfig:
     peak_neighborhood: tuple[int, int] = (31, 21)
     peaks_per_s: float = 8.0
     floor_db: float = 60.0
+    min_peak_db: float = -100.0
     fan_out: int = 3
     max_dt_frames: int = 63
     max_df_bins: int = 63

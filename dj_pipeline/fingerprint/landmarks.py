@@ -24,6 +24,7 @@ from scipy.ndimage import maximum_filter
 from dj_pipeline.config.fingerprint import FingerprintConfig
 
 DF_OFFSET = 64  # df (-63..63) is stored as df + 64 in 7 bits
+LANDMARK_BLOCK_CELLS = 1 << 20  # anchor x candidate cells tested at once (bounds memory, not results)
 
 
 def log_spectrogram(y: np.ndarray, config: FingerprintConfig) -> np.ndarray:
@@ -45,7 +46,7 @@ def find_peaks(spec_db: np.ndarray, config: FingerprintConfig) -> tuple[np.ndarr
     if spec_db.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     local = maximum_filter(spec_db, size=config.peak_neighborhood, mode="constant", cval=-np.inf)
-    is_peak = (spec_db == local) & (spec_db > spec_db.max() - config.floor_db)
+    is_peak = (spec_db == local) & (spec_db > max(spec_db.max() - config.floor_db, config.min_peak_db))
     frame, freq = np.nonzero(is_peak.T)  # time order
     value = spec_db[freq, frame]
     half = max(1, int(round(0.5 / config.frame_s)))
@@ -57,24 +58,37 @@ def find_peaks(spec_db: np.ndarray, config: FingerprintConfig) -> tuple[np.ndarr
 
 def landmarks(freq: np.ndarray, frame: np.ndarray, config: FingerprintConfig) -> tuple[np.ndarray, np.ndarray]:
     """``(hashes, times)``: each peak paired with its next ``fan_out`` peaks within
-    ``max_dt_frames`` later and ``max_df_bins`` up or down."""
-    hashes, times = [], []
+    ``max_dt_frames`` later and ``max_df_bins`` up or down (anchor order, then target order).
+
+    Vectorised: the peaks are in time order, so each anchor's candidates are the next
+    ``span`` peaks (``span``: the most peaks any anchor's target zone holds), tested as one
+    (anchors x span) array, in row blocks so a dense track stays in bounded memory.
+    """
+    freq = np.asarray(freq, dtype=np.int64)
+    frame = np.asarray(frame, dtype=np.int64)
     n = len(freq)
-    for i in range(n):
-        taken = 0
-        for j in range(i + 1, n):
-            dt = frame[j] - frame[i]
-            if dt > config.max_dt_frames:
-                break
-            df = freq[j] - freq[i]
-            if dt < 1 or abs(df) > config.max_df_bins:
-                continue
-            hashes.append((int(freq[i]) << 13) | ((int(df) + DF_OFFSET) << 6) | int(dt))
-            times.append(int(frame[i]))
-            taken += 1
-            if taken >= config.fan_out:
-                break
-    return np.asarray(hashes, dtype=np.int32), np.asarray(times, dtype=np.int32)
+    if n < 2:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
+    zone_end = np.searchsorted(frame, frame + config.max_dt_frames, side="right")  # first peak past the zone
+    span = int((zone_end - np.arange(n)).max()) - 1
+    if span < 1:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
+    rows_per_block = max(1, LANDMARK_BLOCK_CELLS // span)
+    hashes, times = [], []
+    for a in range(0, n, rows_per_block):
+        i = np.arange(a, min(n, a + rows_per_block))[:, None]
+        j = i + np.arange(1, span + 1)[None, :]
+        inside = j < zone_end[i]
+        j = np.minimum(j, n - 1)
+        dt = frame[j] - frame[i]
+        df = freq[j] - freq[i]
+        ok = inside & (dt >= 1) & (np.abs(df) <= config.max_df_bins)
+        ok &= np.cumsum(ok, axis=1) <= config.fan_out  # the first fan_out targets of each anchor
+        rows, cols = np.nonzero(ok)  # row-major: anchor order, then target order
+        anchor = i[rows, 0]
+        hashes.append((freq[anchor] << 13) | ((df[rows, cols] + DF_OFFSET) << 6) | dt[rows, cols])
+        times.append(frame[anchor])
+    return np.concatenate(hashes).astype(np.int32), np.concatenate(times).astype(np.int32)
 
 
 def fingerprint_signal(y: np.ndarray, config: FingerprintConfig) -> tuple[np.ndarray, np.ndarray]:
