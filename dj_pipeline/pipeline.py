@@ -173,6 +173,7 @@ def run_ingest(
     from dj_pipeline.automation import library_signature
     from dj_pipeline.definitions import defs
     from dj_pipeline.recommend.training import feedback_grew as ranker_feedback_grew
+    from dj_pipeline.stages.pool import keep_workers
 
     library = Path(library_dir).expanduser()
     if not library.is_dir():
@@ -227,10 +228,11 @@ def run_ingest(
     echo(scan_line(scan))
     embedding = requested_embedding(embedding_backend, embedding_model)
     optional = OPTIONAL_BATCH_ASSETS if drum_profiles else ()
-    for batch, missing in pending_batches(paths, embedding, optional).items():
-        echo(f"batch {batch}: {', '.join(missing)}")
-        run(missing, partition_key=batch)
-        report.batches_processed.append(batch)
+    with keep_workers():  # the stages of every batch share one warm worker pool
+        for batch, missing in pending_batches(paths, embedding, optional).items():
+            echo(f"batch {batch}: {', '.join(missing)}")
+            run(missing, partition_key=batch)
+            report.batches_processed.append(batch)
     # Without --samples the drum-role tables of an earlier ingest are kept as they are.
     library_assets = [n for n in LIBRARY_ASSETS if n in assets and (settings.samples_dir or n not in ROLE_ASSETS)]
     changed = bool(report.batches_processed or any(scan.get(k) for k in ("deleted", "changed", "missing", "returned")))

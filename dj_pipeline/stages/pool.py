@@ -9,6 +9,10 @@ that the parent it was spawned for is still its parent (it may have died during 
 Workers are spawned (no fork of a process holding Dagster's threads), each limited to one BLAS
 thread so they do not oversubscribe cores. The kernel's parent-death signal follows the *thread*
 that spawned a worker; the pool is always started and used by one caller thread, which outlives it.
+
+Inside :func:`keep_workers` (one ``dj ingest``) the stages of a batch share one pool instead of
+spawning their own: a spawned worker pays seconds of imports (librosa, its numba kernels, the
+embedder) before its first track, and a batch has six per-track stages.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
@@ -41,7 +46,7 @@ def spawn_iter(fn: Callable[..., Any], arg_lists: list[list[Any]], n_workers: in
     arrives loses at most the calls in flight when it is killed.
     """
     calls = list(zip(*arg_lists))
-    with _pool(n_workers) as pool:
+    with _borrow_pool(n_workers) as pool:
         pending: dict[Any, int] = {}
         next_i = 0
         while next_i < len(calls) or pending:
@@ -51,6 +56,61 @@ def spawn_iter(fn: Callable[..., Any], arg_lists: list[list[Any]], n_workers: in
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in sorted(done, key=pending.__getitem__):
                 yield pending.pop(fut), fut.result()
+
+
+class _Shared:
+    """The pool :func:`keep_workers` keeps: which thread may use it, and the pool itself."""
+
+    depth = 0
+    thread: int | None = None
+    pool: ProcessPoolExecutor | None = None
+    n_workers = 0
+
+
+@contextmanager
+def keep_workers() -> Iterator[None]:
+    """Let every :func:`spawn_iter` of this thread inside the block reuse one worker pool.
+
+    Nested blocks share the outer one; the pool is shut down when the outermost block ends. Other
+    threads get a pool of their own per call, as outside the block (a worker's parent-death
+    signal follows the thread that spawned it).
+    """
+    if _Shared.depth and _Shared.thread != threading.get_ident():
+        yield
+        return
+    _Shared.depth += 1
+    _Shared.thread = threading.get_ident()
+    try:
+        yield
+    finally:
+        _Shared.depth -= 1
+        if _Shared.depth == 0:
+            _drop_shared_pool()
+            _Shared.thread = None
+
+
+@contextmanager
+def _borrow_pool(n_workers: int) -> Iterator[ProcessPoolExecutor]:
+    """The kept pool when one may be kept here (a broken one is replaced), else a private one."""
+    if not _Shared.depth or _Shared.thread != threading.get_ident():
+        with _pool(n_workers) as pool:
+            yield pool
+        return
+    if _Shared.pool is None or _Shared.n_workers != n_workers or getattr(_Shared.pool, "_broken", False):
+        _drop_shared_pool()
+        _Shared.pool, _Shared.n_workers = _pool(n_workers), n_workers
+    try:
+        with nullcontext(_Shared.pool) as pool:
+            yield pool
+    except BaseException:
+        _drop_shared_pool()  # a failed or interrupted stage leaves calls in flight: do not hand them on
+        raise
+
+
+def _drop_shared_pool() -> None:
+    pool, _Shared.pool, _Shared.n_workers = _Shared.pool, None, 0
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _pool(n_workers: int) -> ProcessPoolExecutor:
