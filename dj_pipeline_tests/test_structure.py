@@ -165,3 +165,49 @@ def test_a_tracked_beat_array_is_used_when_given() -> None:
     assert downs[1] is None and downs[0][1] == pytest.approx(0.5 + BAR_S)
     s = structure_of_envelope(env, 99.0, 3.0, CFG, beats_s=times[0], downbeats_s=downs[0])
     assert s.grid.source == "beats" and s.cue("drop").bar == 64 and s.cue("mix_out").bar == 96
+
+
+def test_grid_from_beats_runs_on_to_the_track_ends_counting_bars() -> None:
+    beats = np.arange(4.48, 50.0, 0.5)  # a tracker that trimmed a quiet intro and outro; the beat before 0.48 s is at -0.02 s
+    g = grid_from_beats(beats, CFG.grid, downbeats_s=beats[1::4], duration_s=60.0)
+    assert g.beats_s[0] == pytest.approx(0.0) and g.beats_s[1] == pytest.approx(0.48), "a beat just before 0 s sits at 0 s"
+    assert g.beats_s[-1] < 60.0 and g.beats_s[-1] > 59.4
+    assert g.downbeats_s[0] == pytest.approx(0.98) and np.allclose(np.diff(g.downbeats_s), 2.0), "bars counted on across the ends"
+    assert set(np.round(beats[1::4], 4)) <= set(np.round(g.downbeats_s, 4))
+    from dataclasses import replace
+
+    plain = grid_from_beats(beats, replace(CFG.grid, extend_beats=False), downbeats_s=beats[1::4], duration_s=60.0)
+    assert plain.beats_s[0] == pytest.approx(4.48), "extend_beats off: the tracked beats as they are"
+
+
+def test_an_off_beat_louder_than_the_kick_still_fits_but_a_grid_between_does_not() -> None:
+    from dataclasses import replace
+
+    env = synthetic_envelope()
+    period = 60.0 / BPM
+    shift = int(round(0.5 * period * FPS))
+    onset = env.onset + 2.0 * np.roll((env.onset > 0).astype(np.float32), shift)  # hats/bass on every off-beat, louder than the beats
+    env = replace(env, onset=onset)
+    on = grid_from_tempo(BPM, 0.5, env.duration_s, CFG.grid)
+    assert beat_phase_fit(env.onset, env.fps, on, CFG.grid)[0] >= 0.8
+    strict = replace(CFG.grid, fit_min_ratio=1.0)
+    assert beat_phase_fit(env.onset, env.fps, on, strict)[0] < CFG.grid.fit_min_share, "the off-beat rule is what makes it fit"
+    between = grid_from_tempo(BPM, 0.5 + 0.25 * period, env.duration_s, CFG.grid)
+    assert beat_phase_fit(env.onset, env.fps, between, CFG.grid)[0] < CFG.grid.fit_min_share
+
+
+def test_tracked_beats_that_slip_fall_back_to_the_tempo_grid() -> None:
+    from dataclasses import replace
+
+    env = synthetic_envelope()
+    period = 60.0 / BPM
+    beats = 0.5 + period * np.arange(int((env.duration_s - 0.5) / period))
+    slipped = np.where(beats > 40.0, beats + 0.4 * period, beats)  # the tracker slid 0.4 beat off after 40 s
+    s = structure_of_envelope(env, BPM, None, CFG, 0.9, slipped, slipped[::4])
+    assert s.grid.source == "tempo" and "tracked beats do not follow" in (s.reason or "")
+    assert s.cue("mix_out").bar == 96 and s.cue("mix_out").time_s == pytest.approx(0.5 + 96 * BAR_S, abs=0.05)
+    off = replace(CFG, grid=replace(CFG.grid, tempo_fallback=False))
+    s0 = structure_of_envelope(env, BPM, None, off, 0.9, slipped, slipped[::4])
+    assert s0.grid.source == "beats" and s0.cue("mix_out").time_s is None, "without the fallback the slipped grid gives NULL cues"
+    good = structure_of_envelope(env, BPM, None, CFG, 0.9, beats, beats[::4])
+    assert good.grid.source == "beats" and good.reason is None, "tracked beats that fit are kept"

@@ -22,9 +22,13 @@ class GridConfig:
     phase_steps: int = 16
     pulse_min_contrast: float = 1.3
     fit_tolerance_beats: float = 0.125
+    fit_min_ratio: float = 0.75
     fit_min_share: float = 0.6
     min_bars: int = 8
     min_bpm_confidence: float = 0.05
+    extend_beats: bool = True
+    tempo_fallback: bool = True
+    fallback_phase_beats: float = 0.5
 
 
 @dataclass(frozen=True)

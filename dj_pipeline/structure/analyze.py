@@ -84,10 +84,35 @@ def _grid(
     downbeats_s: np.ndarray | None,
     cfg: StructureConfig,
 ) -> tuple[BeatGrid | None, str | None]:
-    """The beat grid and a caveat, or ``(None, reason)`` when there is none."""
-    if beats_s is not None and np.asarray(beats_s).size >= 2:
-        return grid_from_beats(np.asarray(beats_s), cfg.grid, downbeats_s), None
-    if bpm is None or not np.isfinite(bpm) or bpm <= 0:
+    """The beat grid and a caveat, or ``(None, reason)`` when there is none.
+
+    Tracked beats (``track_beats``) come first. When they do not follow the music
+    (``fit_min_share``: the tracker slipped, e.g. onto the off-beats of a broken beat) and
+    ``tempo_fallback`` is on, the straight tempo grid through their first downbeat replaces them
+    if it fits better (dance music keeps one tempo; a real tempo change fits neither); its beat
+    phase is searched within ``fallback_phase_beats`` (the tracker's downbeat may be an off-beat).
+    """
+    if beats_s is None or np.asarray(beats_s).size < 2:
+        return _tempo_grid(env, bpm, first_downbeat_s, bpm_confidence, cfg)
+    tracked = grid_from_beats(np.asarray(beats_s), cfg.grid, downbeats_s, env.duration_s)
+    if not cfg.grid.tempo_fallback or not _has_tempo(bpm):
+        return tracked, None
+    fit = beat_phase_fit(env.onset, env.fps, tracked, cfg.grid)[0]
+    if fit >= cfg.grid.fit_min_share:
+        return tracked, None
+    first = float(tracked.downbeats_s[0]) if tracked.downbeats_s.size else first_downbeat_s
+    wide = replace(cfg, grid=replace(cfg.grid, coarse_phase_beats=cfg.grid.fallback_phase_beats))  # a slipped tracker may sit on off-beats
+    straight, _ = _tempo_grid(env, bpm, first, bpm_confidence, wide)
+    if straight is None or beat_phase_fit(env.onset, env.fps, straight, cfg.grid)[0] <= fit:
+        return tracked, None
+    return straight, "tracked beats do not follow the music: straight grid from the tempo"
+
+
+def _tempo_grid(
+    env: TrackEnvelope, bpm: float | None, first_downbeat_s: float | None, bpm_confidence: float | None, cfg: StructureConfig
+) -> tuple[BeatGrid | None, str | None]:
+    """The refined straight grid at ``bpm`` through ``first_downbeat_s``, or ``(None, reason)``."""
+    if not _has_tempo(bpm):
         return None, "no beat grid: no tempo (no steady beat)"
     if bpm_confidence is not None and np.isfinite(bpm_confidence) and bpm_confidence < cfg.grid.min_bpm_confidence:
         return None, f"no beat grid: pulse clarity {bpm_confidence:.2f} < {cfg.grid.min_bpm_confidence:g}"
@@ -97,6 +122,10 @@ def _grid(
         first_downbeat_s = float(loud[0]) / env.fps if loud.size else 0.0
         note = "first downbeat unknown: grid starts at the first sound"
     return grid_from_tempo(float(bpm), float(first_downbeat_s), env.duration_s, cfg.grid, env.onset, env.fps), note
+
+
+def _has_tempo(bpm: float | None) -> bool:
+    return bpm is not None and bool(np.isfinite(bpm)) and bpm > 0
 
 
 def event_aligned(env: TrackEnvelope) -> TrackEnvelope:

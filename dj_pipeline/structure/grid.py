@@ -20,6 +20,7 @@ import numpy as np
 from dj_pipeline.config.structure import GridConfig
 
 _EPS = 1e-10
+EDGE_SLACK_BEATS = 0.25  # extend_beats: a beat this share of a period before 0 s is kept (at 0 s)
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,40 @@ def _straight_grid(period_s: float, t0: float, duration_s: float, cfg: GridConfi
     return BeatGrid(beats, beats[:: cfg.beats_per_bar], round(60.0 / period_s, 3), "tempo")
 
 
-def grid_from_beats(beats_s: np.ndarray, cfg: GridConfig, downbeats_s: np.ndarray | None = None) -> BeatGrid:
-    """A grid from tracked beats; without downbeats, every ``beats_per_bar``-th beat from the first."""
+def grid_from_beats(
+    beats_s: np.ndarray, cfg: GridConfig, downbeats_s: np.ndarray | None = None, duration_s: float | None = None
+) -> BeatGrid:
+    """A grid from tracked beats; without downbeats, every ``beats_per_bar``-th beat from the first.
+
+    With ``duration_s`` (and ``cfg.extend_beats``), the grid runs on before the first and after the
+    last tracked beat to the track's ends (at the edge beats' period, counting bars on): a tracker
+    that trims a quiet intro must not take the intro's first bars (where a DJ mixes in) off the grid.
+    """
     beats = np.sort(np.asarray(beats_s, dtype=np.float64))
     downs = beats[:: cfg.beats_per_bar] if downbeats_s is None else np.sort(np.asarray(downbeats_s, dtype=np.float64))
+    if duration_s is not None and cfg.extend_beats and beats.size > cfg.beats_per_bar and downs.size:
+        beats, downs = extend_beats(beats, downs, float(duration_s), cfg)
     bpm = 60.0 / float(np.median(np.diff(beats))) if beats.size > 1 else 0.0
     return BeatGrid(beats, downs, round(bpm, 3), "beats")
+
+
+def extend_beats(beats: np.ndarray, downs: np.ndarray, duration_s: float, cfg: GridConfig) -> tuple[np.ndarray, np.ndarray]:
+    """``beats`` continued back to 0 s and on to ``duration_s`` at the median period of the
+    ``beats_per_bar`` * 2 edge beats, and ``downs`` continued with the same bar count."""
+    bpb = cfg.beats_per_bar
+    edge = 2 * bpb + 1
+    p_first, p_last = float(np.median(np.diff(beats[:edge]))), float(np.median(np.diff(beats[-edge:])))
+    if not (p_first > 0 and p_last > 0):
+        return beats, downs
+    n_pre = int(np.floor(beats[0] / p_first + EDGE_SLACK_BEATS))  # a beat just before 0 s (early tracking) sits at 0 s
+    n_post = max(0, int(np.ceil((duration_s - beats[-1]) / p_last - 1e-9)) - 1)
+    pre = np.maximum(beats[0] - p_first * np.arange(n_pre, 0, -1), 0.0)
+    post = beats[-1] + p_last * np.arange(1, n_post + 1)
+    first_i = int(np.argmin(np.abs(beats - downs[0])))  # the first downbeat's beat index
+    last_i = int(np.argmin(np.abs(beats - downs[-1])))
+    pre_downs = pre[(first_i + n_pre - np.arange(n_pre)) % bpb == 0]
+    post_downs = post[(beats.size + np.arange(n_post) - last_i) % bpb == 0]
+    return np.concatenate([pre, beats, post]), np.concatenate([pre_downs, downs, post_downs])
 
 
 def refine_grid(onset: np.ndarray, fps: float, period_s: float, t0_s: float, cfg: GridConfig, coarse: bool = False) -> tuple[float, float]:
@@ -142,7 +171,9 @@ def beat_phase_fit(onset: np.ndarray, fps: float, grid: BeatGrid, cfg: GridConfi
     For each window of ``fit_window_bars`` bars the onset strength is sampled on the grid's beats
     shifted by ``k / phase_steps`` of a beat. ``pulse``: the best shift collects ``pulse_min_contrast``
     x the mean over all shifts (a beat is there, syncopated or not). ``fits``: a pulse whose best
-    shift is within ``fit_tolerance_beats`` of the grid (a tempo change slides it away).
+    shift is within ``fit_tolerance_beats`` of the grid (a tempo change slides it away), or on the
+    off-beat while the shifts on the grid collect at least ``fit_min_ratio`` x as much (an off-beat
+    hi-hat or bass a little louder than the kick does not throw the grid off).
     Returns ``(share of pulse bars that fit, pulse, fits)``, one boolean per bar.
     """
     o = np.asarray(onset, dtype=np.float64)
@@ -154,6 +185,8 @@ def beat_phase_fit(onset: np.ndarray, fps: float, grid: BeatGrid, cfg: GridConfi
     frames = np.arange(o.size)
     period = float(np.median(np.diff(grid.beats_s)))
     shifts = np.arange(cfg.phase_steps) / cfg.phase_steps
+    on_beat = np.minimum(shifts, 1.0 - shifts) <= cfg.fit_tolerance_beats
+    quarter = np.abs(np.abs(shifts - 0.5) - 0.25) <= cfg.fit_tolerance_beats  # between the beat and the off-beat
     bar_of_beat = np.searchsorted(grid.downbeats_s, grid.beats_s, side="right") - 1
     w = max(1, cfg.fit_window_bars)
     for a in range(0, n, w):
@@ -164,8 +197,13 @@ def beat_phase_fit(onset: np.ndarray, fps: float, grid: BeatGrid, cfg: GridConfi
         if comb.mean() <= _EPS or comb.max() < cfg.pulse_min_contrast * comb.mean():
             continue
         best = float(shifts[int(np.argmax(comb))])
+        off_beat = (
+            abs(best - 0.5) <= cfg.fit_tolerance_beats
+            and comb[on_beat].max() >= cfg.fit_min_ratio * comb.max()
+            and comb[quarter].max() <= (1.0 - cfg.fit_min_ratio) * comb.max()
+        )
         pulse[a : a + w] = True
-        fits[a : a + w] = min(best, 1.0 - best) <= cfg.fit_tolerance_beats
+        fits[a : a + w] = min(best, 1.0 - best) <= cfg.fit_tolerance_beats or off_beat
     share = float(fits.sum() / pulse.sum()) if pulse.any() else 0.0
     return share, pulse, fits
 
