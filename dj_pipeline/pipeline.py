@@ -173,6 +173,9 @@ def run_ingest(
     from dj_pipeline.automation import library_signature
     from dj_pipeline.definitions import defs
     from dj_pipeline.recommend.training import feedback_grew as ranker_feedback_grew
+    from dj_pipeline.audio.decode_cache import decode_cache
+    from dj_pipeline.config.analysis import load_analysis_config
+    from dj_pipeline.config.ingest import load_ingest_config
     from dj_pipeline.stages.pool import keep_workers
 
     library = Path(library_dir).expanduser()
@@ -228,10 +231,12 @@ def run_ingest(
     echo(scan_line(scan))
     embedding = requested_embedding(embedding_backend, embedding_model)
     optional = OPTIONAL_BATCH_ASSETS if drum_profiles else ()
+    cache_sr, cache_mb = load_analysis_config().sr, load_ingest_config().decode_cache_mb
     with keep_workers():  # the stages of every batch share one warm worker pool
         for batch, missing in pending_batches(paths, embedding, optional).items():
             echo(f"batch {batch}: {', '.join(missing)}")
-            run(missing, partition_key=batch)
+            with decode_cache(paths.scratch_dir, cache_sr, cache_mb):  # each file decoded once per batch, not per pass
+                run(missing, partition_key=batch)
             report.batches_processed.append(batch)
     # Without --samples the drum-role tables of an earlier ingest are kept as they are.
     library_assets = [n for n in LIBRARY_ASSETS if n in assets and (settings.samples_dir or n not in ROLE_ASSETS)]

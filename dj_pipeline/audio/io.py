@@ -112,8 +112,19 @@ def iter_blocks(
 
     Memory stays bounded by ``block_s`` whatever the track length (a 2-hour mix is never held
     in memory at once). Blocks are resampled independently; the seams are inaudible to the
-    envelope-level statistics this is used for.
+    envelope-level statistics this is used for. Inside an ingest's
+    :func:`~dj_pipeline.audio.decode_cache.decode_cache` a file is decoded by its first pass only.
     """
+    from dj_pipeline.audio.decode_cache import active_cache
+
+    cache = active_cache(sr)
+    if cache is not None:
+        yield from cache.blocks(path, block_s, _decode_blocks)
+    else:
+        yield from _decode_blocks(path, sr, block_s)
+
+
+def _decode_blocks(path: str | os.PathLike, sr: int, block_s: float) -> Iterator[tuple[float, np.ndarray]]:
     info = probe(path)
     start = 0.0
     while start < info.duration_s - 1e-6:

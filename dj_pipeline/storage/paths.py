@@ -87,6 +87,11 @@ class DataPaths:
     def dagster_home(self) -> Path:
         return self.root / "dagster_home"
 
+    @property
+    def scratch_dir(self) -> Path:
+        """Work files of a running ingest (decoded audio); removed when it ends."""
+        return self.root / "scratch"
+
     def ensure(self) -> "DataPaths":
         """Create the directory skeleton (idempotent) and return self."""
         for d in (self.parquet_dir, self.index_dir, self.models_dir, self.sessions_dir, self.dagster_home):

@@ -27,11 +27,16 @@ def read_windows(path: str | os.PathLike, windows: Sequence[Window], sr: int) ->
     """Mono float32 audio at ``sr`` for each window, keyed by window name.
 
     Overlapping windows (intro and main on a short track, say) are decoded once: the union of the
-    spans is read with seeking, then each window is sliced out of its span.
+    spans is read with seeking (or from the ingest's decode cache), then each window is sliced out.
     """
+    from dj_pipeline.audio.decode_cache import active_cache
+
+    cache = active_cache(sr)
     out: dict[str, np.ndarray] = {}
     for span_start, span_end in merge_spans(windows):
-        y, _ = load_audio(path, sr=sr, mono=True, offset_s=span_start, duration_s=span_end - span_start)
+        y = cache.span(path, span_start, span_end) if cache is not None else None  # decoded by a whole-file pass
+        if y is None:
+            y, _ = load_audio(path, sr=sr, mono=True, offset_s=span_start, duration_s=span_end - span_start)
         for w in windows:
             if span_start <= w.start_s and w.end_s <= span_end + 1e-6:
                 a = int(round((w.start_s - span_start) * sr))

@@ -1,0 +1,222 @@
+"""Decode a file once per ingest: a scratch cache of the mono samples the whole-file passes stream.
+
+Four stages of a batch stream every whole track at the analysis rate (the windows' envelope, the
+beat grid, the structure envelope, the fingerprints) and the features stage reads its windows at
+that rate too; decoding an MP3/FLAC and resampling it costs about 0.2 s of CPU per 6-minute track
+each time. Inside :func:`decode_cache` the first pass that streams a file also writes the blocks it
+decoded to a raw float32 file in a scratch folder (written to a temporary name, renamed when the
+file is complete), and the later passes read that file memory-mapped, block by block: the very
+same samples, so the same results, and memory still bounded by one block.
+
+The folder lives in the data dir (not ``/tmp``, which may be RAM), is named after the process that
+owns it, and is removed when the block ends; a folder left by a killed process is removed by the
+next ingest. Entries stop being added past ``max_mb``. The cache is found through environment
+variables, so spawned workers (which inherit the environment) use it too; where the folder cannot be
+reached or written (a Ray worker on another node, a full disk) files are simply decoded again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ENV_DIR = "DJ_DECODE_CACHE_DIR"
+ENV_SR = "DJ_DECODE_CACHE_SR"
+ENV_MAX_MB = "DJ_DECODE_CACHE_MAX_MB"
+FOLDER_PREFIX = "decoded-"
+BlockDecoder = Callable[[str | os.PathLike, int, float], Iterator[tuple[float, np.ndarray]]]
+
+
+@contextmanager
+def decode_cache(scratch_dir: str | os.PathLike, sr: int, max_mb: float) -> Iterator[Path | None]:
+    """Cache the decoded audio of whole-file passes at ``sr`` under ``scratch_dir`` for the block.
+
+    ``max_mb <= 0`` turns the cache off (yields ``None``). Folders of dead processes are removed first.
+    """
+    if max_mb <= 0:
+        yield None
+        return
+    scratch = Path(scratch_dir)
+    remove_stale_folders(scratch)
+    folder = scratch / f"{FOLDER_PREFIX}{os.getpid()}"
+    saved = {k: os.environ.get(k) for k in (ENV_DIR, ENV_SR, ENV_MAX_MB)}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        yield None
+        return
+    os.environ.update({ENV_DIR: str(folder), ENV_SR: str(int(sr)), ENV_MAX_MB: str(float(max_mb))})
+    try:
+        yield folder
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_stale_folders(scratch: Path) -> None:
+    """Remove the cache folders of processes that are no longer alive (a killed ingest)."""
+    if not scratch.is_dir():
+        return
+    for d in scratch.glob(f"{FOLDER_PREFIX}*"):
+        pid = d.name[len(FOLDER_PREFIX) :]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class ActiveCache:
+    folder: Path
+    sr: int
+    max_bytes: float
+
+    def blocks(self, path: str | os.PathLike, block_s: float, decode: BlockDecoder) -> Iterator[tuple[float, np.ndarray]]:
+        """``decode(path, sr, block_s)``'s blocks, from the cache when the file is in it, else
+        decoded (and written to the cache on the way when there is room)."""
+        entry = self._entry(path)
+        cached = _read_entry(entry, block_s, self.sr) if entry is not None else None
+        if cached is not None:
+            yield from cached
+            return
+        writer = _Writer(entry) if entry is not None and self._room() else None
+        for start_s, y in decode(path, self.sr, block_s):
+            if writer is not None and not writer.add(y, block_s):
+                writer = None
+            yield start_s, y
+        if writer is not None:
+            writer.commit()
+
+    def span(self, path: str | os.PathLike, start_s: float, end_s: float) -> np.ndarray | None:
+        """Samples ``[start_s, end_s)`` of a cached file, or ``None`` when it is not cached (whole)."""
+        entry = self._entry(path)
+        data = _open_entry(entry) if entry is not None else None
+        if data is None:
+            return None
+        a, b = int(round(start_s * self.sr)), int(round(end_s * self.sr))
+        b = data[0].size if data[0].size < b <= data[0].size + self.sr // 10 else b  # a window ending at the end
+        if a < 0 or b > data[0].size or b <= a:
+            return None
+        return np.array(data[0][a:b])
+
+    def _entry(self, path: str | os.PathLike) -> Path | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        key = f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0{self.sr}"
+        return self.folder / hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()
+
+    def _room(self) -> bool:
+        try:
+            used = sum(e.stat().st_size for e in os.scandir(self.folder) if e.is_file())
+        except OSError:
+            return False
+        return used < self.max_bytes
+
+
+def active_cache(sr: int) -> ActiveCache | None:
+    """The cache of the current ingest when it holds audio at ``sr``, else ``None``."""
+    folder = os.environ.get(ENV_DIR)
+    if not folder or os.environ.get(ENV_SR) != str(int(sr)):
+        return None
+    try:
+        max_mb = float(os.environ.get(ENV_MAX_MB, "0"))
+    except ValueError:
+        return None
+    return ActiveCache(Path(folder), int(sr), max_mb * 1e6) if max_mb > 0 and os.path.isdir(folder) else None
+
+
+class _Writer:
+    """Blocks appended to ``<entry>.tmp`` (samples) and ``<entry>.len.tmp`` (block lengths), renamed
+    to their final names once the whole file went through; any OSError drops the entry."""
+
+    def __init__(self, entry: Path) -> None:
+        self.entry = entry
+        self.lengths: list[int] = []
+        self.block_s = 0.0
+        try:
+            self.fh = open(entry.with_suffix(".tmp"), "wb")  # noqa: SIM115 - closed in commit/drop
+        except OSError:
+            self.fh = None
+
+    def add(self, y: np.ndarray, block_s: float) -> bool:
+        if self.fh is None:
+            return False
+        try:
+            self.fh.write(np.ascontiguousarray(y, dtype=np.float32).tobytes())
+        except OSError:
+            self._drop()
+            return False
+        self.lengths.append(int(y.size))
+        self.block_s = block_s
+        return True
+
+    def commit(self) -> None:
+        if self.fh is None:
+            return
+        try:
+            self.fh.close()
+            np.save(self.entry.with_suffix(".len.npy"), np.asarray([self.block_s * 1000, *self.lengths], dtype=np.int64))
+            os.replace(self.entry.with_suffix(".tmp"), self.entry)
+        except OSError:
+            self._drop()
+
+    def _drop(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+        for p in (self.entry.with_suffix(".tmp"), self.entry.with_suffix(".len.npy")):
+            p.unlink(missing_ok=True)
+
+
+def _open_entry(entry: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """The samples (memory-mapped) and the header ``[block_ms, len_0, len_1, ...]`` of an entry."""
+    try:
+        if not entry.is_file():
+            return None
+        header = np.load(entry.with_suffix(".len.npy"))
+        n = int(header[1:].sum())
+        if entry.stat().st_size != 4 * n:  # damaged: decode again
+            entry.unlink(missing_ok=True)
+            return None
+        return (np.memmap(entry, dtype=np.float32, mode="r") if n else np.zeros(0, np.float32)), header
+    except (OSError, ValueError):
+        return None
+
+
+def _read_entry(entry: Path, block_s: float, sr: int) -> Iterator[tuple[float, np.ndarray]] | None:
+    opened = _open_entry(entry)
+    if opened is None:
+        return None
+    data, header = opened
+
+    def blocks() -> Iterator[tuple[float, np.ndarray]]:
+        if int(header[0]) == int(block_s * 1000):  # the decoder's own blocks: identical samples
+            bounds = np.concatenate([[0], np.cumsum(header[1:])])
+        else:
+            step = max(1, int(round(block_s * sr)))
+            bounds = np.append(np.arange(0, data.size, step), data.size)
+        for k in range(len(bounds) - 1):
+            yield k * block_s, np.array(data[bounds[k] : bounds[k + 1]])
+
+    return blocks()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

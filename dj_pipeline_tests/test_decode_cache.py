@@ -1,0 +1,119 @@
+"""The per-batch decode cache: later passes read the first pass's samples (identical blocks, no
+second decode), windows are sliced from it, damage and a full budget fall back to decoding."""
+
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import dj_pipeline.audio.io as audio_io
+from dj_pipeline.audio import AudioDecodeError, iter_blocks
+from dj_pipeline.audio.decode_cache import FOLDER_PREFIX, active_cache, decode_cache
+from dj_pipeline.windows import Window, read_windows
+
+SR = 11025
+BLOCK_S = 4.0
+
+
+@pytest.fixture()
+def track(tmp_path):
+    rng = np.random.default_rng(0)
+    y = (0.3 * rng.standard_normal(int(SR * 10.5))).astype(np.float32)  # 2 full blocks and a short one
+    path = tmp_path / "t.wav"
+    sf.write(path, y, SR, subtype="FLOAT")
+    return path, y
+
+
+def _blocks(path):
+    return [(s, b.copy()) for s, b in iter_blocks(path, SR, block_s=BLOCK_S)]
+
+
+def _count_decodes(monkeypatch):
+    calls = []
+    real = audio_io.load_audio
+
+    def counting(*a, **k):
+        calls.append(a[0])
+        return real(*a, **k)
+
+    monkeypatch.setattr(audio_io, "load_audio", counting)
+    return calls
+
+
+def test_the_second_pass_reads_the_first_pass_samples(track, tmp_path, monkeypatch):
+    path, y = track
+    plain = _blocks(path)
+    calls = _count_decodes(monkeypatch)
+    with decode_cache(tmp_path / "scratch", SR, max_mb=64) as folder:
+        first = _blocks(path)
+        n_first = len(calls)
+        second = _blocks(path)
+        assert len(calls) == n_first == 3  # one decode per block, by the first pass only
+        windows = read_windows(path, [Window("main", 2.0, 6.0), Window("outro", 8.5, 10.5)], SR)
+        assert len(calls) == n_first  # windows sliced from the cache
+    assert [s for s, _ in first] == [s for s, _ in second] == [0.0, 4.0, 8.0]
+    for (_, a), (_, b), (_, c) in zip(plain, first, second):
+        assert np.array_equal(a, b) and np.array_equal(a, c)
+    assert np.allclose(windows["main"], y[2 * SR : 6 * SR]) and windows["outro"].size == 2 * SR
+    assert not folder.exists() and active_cache(SR) is None  # removed, environment restored
+
+
+def test_other_rates_and_no_cache_decode_as_before(track, tmp_path, monkeypatch):
+    path, _ = track
+    calls = _count_decodes(monkeypatch)
+    with decode_cache(tmp_path / "scratch", SR, max_mb=64):
+        list(iter_blocks(path, 22050, block_s=BLOCK_S))
+        list(iter_blocks(path, 22050, block_s=BLOCK_S))
+    assert len(calls) == 6
+    with decode_cache(tmp_path / "scratch", SR, max_mb=0) as folder:
+        assert folder is None and active_cache(SR) is None
+
+
+def test_a_damaged_entry_is_decoded_again(track, tmp_path, monkeypatch):
+    path, _ = track
+    plain = _blocks(path)
+    with decode_cache(tmp_path / "scratch", SR, max_mb=64) as folder:
+        _blocks(path)
+        entry = next(p for p in folder.iterdir() if p.suffix == "")
+        with open(entry, "r+b") as fh:
+            fh.truncate(1000)  # bit rot, a full disk mid-write
+        calls = _count_decodes(monkeypatch)
+        again = _blocks(path)
+        assert len(calls) == 3
+    for (_, a), (_, b) in zip(plain, again):
+        assert np.array_equal(a, b)
+
+
+def test_past_the_budget_files_are_decoded_each_time(track, tmp_path, monkeypatch):
+    path, _ = track
+    with decode_cache(tmp_path / "scratch", SR, max_mb=1e-6) as folder:
+        _blocks(path)  # the first entry fills the (tiny) budget
+        other = tmp_path / "u.wav"
+        sf.write(other, np.zeros(SR * 6, np.float32) + 0.1, SR)
+        calls = _count_decodes(monkeypatch)
+        _blocks(other)
+        _blocks(other)
+        assert len(calls) == 4  # 2 blocks, decoded by both passes
+        assert len([p for p in folder.iterdir() if p.suffix == ""]) == 1
+
+
+def test_a_truncated_file_fails_every_pass_and_is_not_cached(tmp_path):
+    path = tmp_path / "cut.wav"
+    sf.write(path, np.zeros(SR * 10, np.float32) + 0.1, SR, subtype="PCM_16")
+    with open(path, "r+b") as fh:
+        fh.truncate(os.path.getsize(path) // 2)
+    with decode_cache(tmp_path / "scratch", SR, max_mb=64) as folder:
+        for _ in range(2):
+            with pytest.raises(AudioDecodeError, match="truncated"):
+                _blocks(path)
+        assert not [p for p in folder.iterdir() if p.suffix == ""]
+
+
+def test_the_folder_of_a_killed_ingest_is_removed(tmp_path):
+    scratch = tmp_path / "scratch"
+    dead = scratch / f"{FOLDER_PREFIX}999999999"
+    dead.mkdir(parents=True)
+    (dead / "x").write_bytes(b"0" * 10)
+    with decode_cache(scratch, SR, max_mb=64) as folder:
+        assert folder.is_dir() and not dead.exists()
