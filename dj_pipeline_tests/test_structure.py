@@ -211,3 +211,18 @@ def test_tracked_beats_that_slip_fall_back_to_the_tempo_grid() -> None:
     assert s0.grid.source == "beats" and s0.cue("mix_out").time_s is None, "without the fallback the slipped grid gives NULL cues"
     good = structure_of_envelope(env, BPM, None, CFG, 0.9, beats, beats[::4])
     assert good.grid.source == "beats" and good.reason is None, "tracked beats that fit are kept"
+
+
+def test_dj_analyze_structures_a_file_on_its_tracked_beats_as_an_ingest_does(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    from dj_pipeline.analysis import analyze_file
+    from dj_pipeline.demo.track import TrackSpec, render_track
+    from dj_pipeline.structure.report import structure_of_features
+
+    sr = 22050
+    path = tmp_path / "house.wav"
+    sf.write(path, render_track(TrackSpec("house", 124.0, 0, "minor", 40.0, sr, 7, False, 0.6)).audio, sr)
+    s = structure_of_features(path, analyze_file(path))
+    assert s.grid is not None and s.grid.source == "beats", "the track_beats grid, not bpm + first downbeat"
+    assert s.grid.bpm == pytest.approx(124.0, rel=0.01) and s.grid.n_bars >= 18

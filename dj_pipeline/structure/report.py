@@ -18,8 +18,14 @@ from dj_pipeline.structure.rows import CUE_COLUMNS, SECTION_COLUMNS, cue_rows, s
 
 
 def structure_of_features(path: str | os.PathLike, features: dict[str, Any]) -> TrackStructure:
-    """The structure of a file analysed by ``analyze_file`` (its tempo and first downbeat)."""
-    return analyze_structure(path, features.get("bpm"), features.get("first_downbeat_s"), features.get("bpm_confidence"))
+    """The structure of a file analysed by ``analyze_file``, as an ingest builds it: on the whole-track
+    beat grid (``track_beats``, at the analysed tempo), on its tempo and first downbeat when that has no beats."""
+    from dj_pipeline.analysis import load_analysis_config
+    from dj_pipeline.analysis.beats import file_beats
+
+    grid = file_beats(path, features.get("bpm"), load_analysis_config())
+    beats = (grid.beats_s, grid.downbeats_s) if grid.beats_s.size >= 2 else (None, None)
+    return analyze_structure(path, features.get("bpm"), features.get("first_downbeat_s"), features.get("bpm_confidence"), None, None, *beats)
 
 
 def structure_json(track_id: str, s: TrackStructure) -> dict[str, Any]:
