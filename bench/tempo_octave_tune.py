@@ -35,7 +35,7 @@ from realset import add_realset_argument, holdout_split, load_truth, realset_dir
 
 from dj_pipeline.analysis import load_analysis_config  # noqa: E402
 from dj_pipeline.analysis.core import prepare_segment  # noqa: E402
-from dj_pipeline.analysis.frontend import compute_spectra, short_window_onsets  # noqa: E402
+from dj_pipeline.analysis.frontend import compute_spectra  # noqa: E402
 from dj_pipeline.analysis.metrics import tempo_accuracy1, tempo_accuracy2  # noqa: E402
 from dj_pipeline.analysis.spectral import onset_density, onset_times  # noqa: E402
 from dj_pipeline.analysis.tempo import bpm_range_for, estimate_tempo  # noqa: E402
@@ -47,58 +47,68 @@ SYNTH = [(124, 9, "minor", "four_on_floor"), (128, 7, "major", "four_on_floor"),
          (140, 5, "minor", "half_time"), (90, 0, "major", "boom_bap")]  # fmt: skip
 
 
-def window_onsets(path: str, cfg, cache: Path) -> list[np.ndarray]:
-    """The short-window onset envelope of each sampled track window of ``path`` (cached)."""
+def window_onsets(path: str, cfg, cache: Path) -> list[SimpleNamespace]:
+    """The onset envelopes (full band, body, low band) and HPSS power of each sampled track window (cached)."""
     f = cache / (Path(path).parent.name + "__" + Path(path).name + ".npz")
-    if f.exists():
-        z = np.load(f)
-        return [z[k] for k in z.files if k in cfg.track_windows]
-    windows = [w for w in select_windows(path, track_id=content_id(path)) if w.name in cfg.track_windows]
-    out = {}
-    for name, y in read_windows(path, windows, cfg.sr).items():
-        x = prepare_segment(y, cfg.sr, name, cfg, [])
-        if x is not None:
-            out[name] = short_window_onsets(x, cfg.sr, cfg, 1 + x.size // cfg.hop_length)[0]
-    cache.mkdir(parents=True, exist_ok=True)
-    np.savez(f, **out)
-    return list(out.values())
+    if not f.exists():
+        windows = [w for w in select_windows(path, track_id=content_id(path)) if w.name in cfg.track_windows]
+        out = {}
+        for name, y in read_windows(path, windows, cfg.sr).items():
+            x = prepare_segment(y, cfg.sr, name, cfg, [])
+            if x is not None:
+                s = compute_spectra(x, cfg.sr, cfg)
+                out[name] = np.stack([s.onset, s.onset_body, s.onset_low])
+                out[name + "__hp"] = np.array([s.harmonic.sum(), s.percussive.sum()])
+        cache.mkdir(parents=True, exist_ok=True)
+        np.savez(f, **out)
+    z = np.load(f)
+    return [SimpleNamespace(onset=z[k][0], onset_body=z[k][1], onset_low=z[k][2], fps=cfg.frames_per_s,
+                            harmonic=z[k + "__hp"][:1], percussive=z[k + "__hp"][1:]) for k in z.files if k in cfg.track_windows]  # fmt: skip
+
+
+def make_item(file: str, path: str, truth: float, holdout: bool, genre: str | None, source: str, cfg, cache: Path) -> dict:
+    wins = window_onsets(path, cfg, cache)
+    n_on = sum(onset_times(w.onset, w.fps, cfg.onsets).size for w in wins)
+    seconds = sum(w.onset.size / w.fps for w in wins)
+    return {"file": file, "truth": truth, "holdout": holdout, "wins": wins, "density": n_on / max(seconds, 1e-9), "genre": genre, "source": source}
 
 
 def items_of(root: Path, cfg, cache: Path) -> list[dict]:
     truth = load_truth(root)
     truth["holdout"] = holdout_split(truth["file"])
-    items = []
-    for r in truth.itertuples():
-        wins = [SimpleNamespace(onset=o, fps=cfg.frames_per_s) for o in window_onsets(r.path, cfg, cache)]
-        n_on = sum(onset_times(w.onset, w.fps, cfg.onsets).size for w in wins)
-        seconds = sum(w.onset.size / w.fps for w in wins)
-        items.append({"file": r.file, "truth": float(r.bpm), "holdout": bool(r.holdout), "wins": wins,
-                      "density": n_on / max(seconds, 1e-9), "genre": r.genre if isinstance(r.genre, str) else None})  # fmt: skip
-    return items
+    return [make_item(r.file, r.path, float(r.bpm), bool(r.holdout), r.genre if isinstance(r.genre, str) else None, "real", cfg, cache)
+            for r in truth.itertuples()]  # fmt: skip
 
 
-def accuracy(items: list[dict], cfg, genre_tags: bool = False) -> dict:
-    """Acc1/Acc2 on all items, the tune half and the holdout half."""
+def demo_items(library: Path, cfg, cache: Path, holdout: bool) -> list[dict]:
+    """Generated tracks (``dj_pipeline.demo``) with their known tempo; ``holdout`` marks the evaluation library."""
+    truth = pd.read_csv(library / "truth.csv")
+    return [make_item(r.path, str(library / r.path), float(r.bpm), holdout, r.genre, "demo", cfg, cache) for r in truth.itertuples()]
+
+
+def accuracy(items: list[dict], cfg, genre_tags: bool = False, model=None) -> dict:
+    """Acc1/Acc2 on all items, the tune half and the holdout half (``model``: a learned octave choice)."""
     rows = []
     for it in items:
         rng = bpm_range_for(it["genre"] if genre_tags else None, cfg.tempo)
-        bpm = estimate_tempo(it["wins"], cfg.tempo, it["density"], cfg.onsets.min_flux_db, rng).bpm
+        bpm = estimate_tempo(it["wins"], cfg.tempo, it["density"], cfg.onsets.min_flux_db, rng, model).bpm
         rows.append((it["holdout"], tempo_accuracy1(bpm, it["truth"]), tempo_accuracy2(bpm, it["truth"])))
     df = pd.DataFrame(rows, columns=["holdout", "acc1", "acc2"])
     part = lambda d: {"n": len(d), "acc1": float(d["acc1"].mean()), "acc2": float(d["acc2"].mean())}  # noqa: E731
     return {"all": part(df), "tune": part(df[~df["holdout"]]), "holdout": part(df[df["holdout"]])}
 
 
-def synth_ok(cfg, spectra: list) -> bool:
-    """Every generated track of the analysis tests keeps its tempo (within 1 %) under ``cfg``."""
+def synth_ok(cfg, spectra: list, model=None) -> bool:
+    """Every generated track of the analysis tests keeps its tempo (within 1 %) under ``cfg`` (and ``model``)."""
     for bpm, track in spectra:
-        got = estimate_tempo(track, cfg.tempo, onset_density(track, cfg.onsets), cfg.onsets.min_flux_db).bpm
+        got = estimate_tempo(track, cfg.tempo, onset_density(track, cfg.onsets), cfg.onsets.min_flux_db, None, model).bpm
         if got is None or abs(got / bpm - 1) > 0.01:
             return False
     return True
 
 
-def search(items: list[dict], cfg) -> list[dict]:
+def search_spectra(cfg) -> list:
+    """``(bpm, windows)`` of the generated tracks of ``test_analysis_features`` (:data:`SYNTH`)."""
     from dj_pipeline.analysis.testsignals import synth_track
 
     sr = cfg.sr
@@ -106,6 +116,11 @@ def search(items: list[dict], cfg) -> list[dict]:
     for bpm, root, mode, style in SYNTH:
         y = synth_track(bpm, root, mode, 60, sr, style, seed=bpm)
         spectra.append((bpm, [compute_spectra(y[10 * sr : 40 * sr], sr, cfg), compute_spectra(y[40 * sr : 55 * sr], sr, cfg)]))
+    return spectra
+
+
+def search(items: list[dict], cfg) -> list[dict]:
+    spectra = search_spectra(cfg)
     results = []
     for comb, spec, centre, dens in itertools.product([0.0, 0.5, 1.0], [0.0, 0.25, 0.5], [110.0, 125.0, 130.0], [0.25, 1.0]):
         tempo = replace(cfg.tempo, octave_comb_weight=comb, octave_spectrum_weight=spec, prior_center_bpm=centre, density_weight=dens)

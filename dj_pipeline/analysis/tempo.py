@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from dj_pipeline.analysis.frontend import EPS, Spectra
+from dj_pipeline.analysis.spectral import percussive_ratio
+from dj_pipeline.analysis.tempo_octave import OctaveEvidence, OctaveModel, choose_learned, load_octave_model
 from dj_pipeline.config.analysis import TempoConfig
 
 
@@ -100,6 +102,7 @@ def estimate_tempo(
     onset_rate_per_s: float,
     min_flux_db: float,
     bpm_range: tuple[float, float] | None = None,
+    octave_model: OctaveModel | None = None,
 ) -> TempoResult:
     """Global tempo of a track from its sampled windows (see the module docstring).
 
@@ -109,32 +112,51 @@ def estimate_tempo(
     ``onset_rate_per_s`` (onsets per second over the same windows) decides between two octaves
     that both fit the DJ range: music has about ``density_per_beat`` onsets per beat. Windows with
     fewer than ``min_onset_frames`` frames of onset strength above ``min_flux_db`` are skipped.
+    ``octave_model``: a learned candidate choice (:mod:`dj_pipeline.analysis.tempo_octave`); default:
+    the shipped model when ``cfg.octave_model`` is ``learned``, else the hand-made rule.
     """
     usable = [s for s in track if np.count_nonzero(s.onset > min_flux_db) >= cfg.min_onset_frames]
     if not usable:
         return TempoResult(None, 0.0, None, "no beat: too few onsets")
-    fps = usable[0].fps
-    grid = tempo_grid(cfg)
-    max_lag = int(np.ceil(60.0 * fps / cfg.search_min_bpm * cfg.comb_harmonics)) + 2
-    comb = np.zeros_like(grid)
-    spec = np.zeros_like(grid)
-    weight = 0.0
-    for s in usable:
-        o = detrended_onset(s.onset, fps)
-        acf = onset_acf(o, max_lag)
-        w = float(s.onset.size)
-        comb += w * comb_salience(acf, fps, grid, cfg.comb_harmonics)
-        spec += w * spectral_salience(o, fps, grid)
-        weight += w
-    comb /= weight
-    spec /= weight
-    if (np.maximum(comb, 0.0) * spec).max() <= EPS:
+    if octave_model is None and cfg.octave_model == "learned":
+        octave_model = load_octave_model()
+    ev = tempo_evidence(usable, cfg, onset_rate_per_s, bands=octave_model is not None)
+    if (np.maximum(ev.comb, 0.0) * ev.spec).max() <= EPS:
         return TempoResult(None, 0.0, None, "no beat: no periodicity in the onsets")
-    bpm = choose_octave(grid, comb, spec, onset_rate_per_s, cfg, bpm_range or bpm_range_for(None, cfg))
-    confidence = float(np.clip(np.interp(bpm, grid, comb), 0.0, 1.0))
+    rng = bpm_range or bpm_range_for(None, cfg)
+    bpm = choose_octave(ev.grid, ev.comb, ev.spec, onset_rate_per_s, cfg, rule_range(rng, cfg))
+    if octave_model is not None:
+        folded = octave_folded(ev.grid, np.maximum(ev.comb, 0.0) * ev.spec, cfg.grid_per_octave)
+        bpm = choose_learned(ev, folded, cfg.min_bpm, rng, bpm, octave_model)
+    confidence = float(np.clip(np.interp(bpm, ev.grid, ev.comb), 0.0, 1.0))
     if confidence < cfg.min_confidence:
         return TempoResult(None, confidence, None, f"no clear beat (pulse clarity {confidence:.2f})")
     return TempoResult(round(bpm, 2), round(confidence, 4), local_tempo_std(usable, bpm, cfg))
+
+
+def tempo_evidence(usable: Sequence[Spectra], cfg: TempoConfig, onset_rate_per_s: float, bands: bool = True) -> OctaveEvidence:
+    """Length-weighted mean ACF-comb and onset-spectrum curves of the windows on the tempo grid.
+
+    ``bands``: also the ACF combs of the body and low-band (kick) onset envelopes (the learned
+    octave choice uses them; zeros otherwise).
+    """
+    fps = usable[0].fps
+    grid = tempo_grid(cfg)
+    max_lag = int(np.ceil(60.0 * fps / cfg.search_min_bpm * cfg.comb_harmonics)) + 2
+    curves = np.zeros((4, grid.size))
+    weight = 0.0
+    for s in usable:
+        o = detrended_onset(s.onset, fps)
+        w = float(s.onset.size)
+        curves[0] += w * comb_salience(onset_acf(o, max_lag), fps, grid, cfg.comb_harmonics)
+        curves[1] += w * spectral_salience(o, fps, grid)
+        if bands:
+            for row, env in ((2, s.onset_body), (3, s.onset_low)):
+                curves[row] += w * comb_salience(onset_acf(detrended_onset(env, fps), max_lag), fps, grid, cfg.comb_harmonics)
+        weight += w
+    curves /= weight
+    perc = percussive_ratio(usable) if bands else None
+    return OctaveEvidence(grid, curves[0], curves[1], curves[2], curves[3], onset_rate_per_s, 0.5 if perc is None else perc)
 
 
 def octave_folded(grid: np.ndarray, salience: np.ndarray, per_octave: int) -> np.ndarray:
@@ -165,12 +187,26 @@ def parse_bpm_range(text: str) -> tuple[float, float] | None:
 
 def bpm_range_for(genre: str | None, cfg: TempoConfig) -> tuple[float, float]:
     """The range the tempo is folded into: the first ``genre_ranges`` pattern the genre tag matches,
-    else the library's ``bpm_range`` (``auto``: ``[min_bpm, max_bpm]``, where the evidence picks the octave)."""
+    else the library's ``bpm_range`` (``auto``: :func:`auto_range`, where the evidence picks the octave)."""
     if genre:
         for pattern, rng in cfg.genre_ranges:
             if re.search(pattern, genre, flags=re.IGNORECASE):
-                return parse_bpm_range(rng) or (cfg.min_bpm, cfg.max_bpm)
-    return parse_bpm_range(cfg.bpm_range) or (cfg.min_bpm, cfg.max_bpm)
+                return parse_bpm_range(rng) or auto_range(cfg)
+    return parse_bpm_range(cfg.bpm_range) or auto_range(cfg)
+
+
+def rule_range(bpm_range: tuple[float, float], cfg: TempoConfig) -> tuple[float, float]:
+    """The range the hand-made octave rule folds into: ``bpm_range`` clipped to ``[min_bpm, max_bpm]``
+    where that still spans an octave (the learned model's wider ``auto`` range is not the rule's)."""
+    lo, hi = max(bpm_range[0], cfg.min_bpm), min(bpm_range[1], cfg.max_bpm)
+    return (lo, hi) if hi >= 1.9 * lo else bpm_range
+
+
+def auto_range(cfg: TempoConfig) -> tuple[float, float]:
+    """The ``auto`` range: ``[min_bpm, max_bpm]``, or the learned octave model's wider candidate range."""
+    if cfg.octave_model == "learned":
+        return cfg.octave_model_min_bpm, cfg.octave_model_max_bpm
+    return cfg.min_bpm, cfg.max_bpm
 
 
 def octave_candidates(base_bpm: float, bpm_range: tuple[float, float], slack: float = 0.005) -> list[float]:

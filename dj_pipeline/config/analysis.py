@@ -50,6 +50,9 @@ class TempoConfig:
     octave_comb_weight: float = 0.0
     octave_spectrum_weight: float = 0.0
     density_weight: float = 1.0
+    octave_model: str = "off"
+    octave_model_min_bpm: float = 60.0
+    octave_model_max_bpm: float = 200.0
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,8 @@ def load_analysis_config(path: str | Path | None = None, overrides: dict[str, An
         raise ValueError("analysis config: energy scales, references and width must be > 0 and levels >= 2")
     if not cfg.tempo.min_bpm < cfg.tempo.max_bpm or cfg.tempo.max_bpm < 2 * cfg.tempo.min_bpm * 0.999:
         raise ValueError("analysis config: tempo range must span an octave (max_bpm >= 2 * min_bpm)")
+    if cfg.tempo.octave_model not in ("off", "learned"):
+        raise ValueError(f"analysis config: tempo.octave_model must be off or learned, got {cfg.tempo.octave_model!r}")
     if cfg.tags.trust_tags not in ("never", "when_unclear", "always"):
         raise ValueError(f"analysis config: tags.trust_tags must be never, when_unclear or always, got {cfg.tags.trust_tags!r}")
     for rng in (cfg.tempo.bpm_range, *(r for _, r in cfg.tempo.genre_ranges)):
