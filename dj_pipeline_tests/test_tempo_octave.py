@@ -82,3 +82,11 @@ def test_learned_choice_on_a_generated_house_track() -> None:
     ev = tempo_evidence(track, cfg, rate)
     x = candidate_features(124.0, ev, (60.0, 200.0), 124.0)
     assert x.shape == (len(FEATURE_NAMES),) and np.all(np.isfinite(x)) and x[-1] == 1.0
+
+
+def test_genre_ranges_slow_band_music_and_first_match_wins() -> None:
+    """Rock/pop/country/... tags fold into 65-130 (slow band music); an earlier pattern wins (soulful house is house)."""
+    assert bpm_range_for("Rock", CFG.tempo) == (65.0, 130.0) and bpm_range_for("country", CFG.tempo) == (65.0, 130.0)
+    assert bpm_range_for("Soulful House", CFG.tempo) == (88.0, 175.0)
+    assert bpm_range_for("Hip-Hop", CFG.tempo) == (70.0, 140.0)
+    assert bpm_range_for("Ambient", CFG.tempo) == (CFG.tempo.min_bpm, CFG.tempo.max_bpm)  # no pattern: the library's range
