@@ -14,7 +14,8 @@
 
 * Real dev set (``--realset DIR``, the extracted ``../shared/realset``; see ``bench/realset_eval.py``):
   tempo, key, beats and downbeats per dataset and per GTZAN genre, side by side with the peers
-  whose outputs are cached in ``--peers-out``; the fixed hold-out split of ``bench/realset.py``
+  whose outputs are cached in ``--peers-out`` (plain ``librosa.feature.tempo`` is computed here
+  into ``--peers-out`` as the tempo peer ``librosa_tempo``); the fixed hold-out split of ``bench/realset.py``
   (``holdout``: reported; ``tune``: the part tuned on) is reported separately.
 
 Scores: MIREX tempo Accuracy1 (+-4 %) and Accuracy2 (also x2, x1/2, x3, x1/3), MIREX weighted key
@@ -162,6 +163,33 @@ def print_report(df: pd.DataFrame, title: str, baseline: bool, profiles: list[st
     return {"summary": summary.to_dict(orient="records"), "profiles": profile_scores}
 
 
+def librosa_tempo_table(root: Path, peers_out: Path) -> Path:
+    """``peers_out/librosa_tempo.csv`` (``file, bpm``): ``librosa.feature.tempo`` on each whole real file.
+
+    The plain librosa tempo (onset-strength autocorrelation, log-normal prior at 120 BPM; what
+    ``../shared/peers/run_librosa.py`` runs) needs no peer environment: librosa is a dependency of the
+    main one. Computed once (kept when the file exists), then read like any peer's CSV (system
+    ``librosa_tempo``).
+    """
+    import librosa
+
+    from realset import load_truth
+
+    out = Path(peers_out) / "librosa_tempo.csv"
+    if out.exists():
+        return out
+    rows = []
+    for i, r in enumerate(load_truth(root).itertuples(), 1):
+        y, sr = load_audio(r.path, sr=BASELINE_SR)
+        onset = librosa.onset.onset_strength(y=y, sr=sr)
+        rows.append({"file": r.path, "bpm": float(np.atleast_1d(librosa.feature.tempo(onset_envelope=onset, sr=sr))[0])})
+        if i % 40 == 0:
+            print(f"  ... librosa tempo {i} files", flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(out, index=False)
+    return out
+
+
 def run_realset(args: argparse.Namespace) -> None:
     """``--realset``: dj_pipeline and the cached peers on the real dev set (see ``bench/realset_eval.py``)."""
     from realset import realset_dir
@@ -170,6 +198,8 @@ def run_realset(args: argparse.Namespace) -> None:
     root = realset_dir(args.realset)
     if root is None:
         sys.exit(f"real dev set not found at {args.realset} (no truth.csv): extract it with ../shared/realset/extract.py")
+    if not args.no_librosa_tempo:
+        librosa_tempo_table(root, args.peers_out)
     df, systems = realset_frame(root, args.peers_out, args.genre_tags, args.real_limit, args.ours_cache)
     report = {"realset": str(root), "genre_tags": args.genre_tags, "split": "bench/realset.py holdout_split(n_folds=2, fold=0)",
               **print_realset(df, systems), "rows": rows_for_json(df)}  # fmt: skip
@@ -194,6 +224,7 @@ def main() -> None:
     ap.add_argument("--peers-out", type=Path, default=Path("/tmp/peers_out"), help="cached peer CSVs (see bench/realset_scores.py)")
     ap.add_argument("--genre-tags", action="store_true", help="real set: pass the GTZAN genre to the analysis as a genre tag")
     ap.add_argument("--real-limit", type=int, default=None, help="real set: about this many files (spread over genres)")
+    ap.add_argument("--no-librosa-tempo", action="store_true", help="real set: skip librosa.feature.tempo as a tempo peer")
     ap.add_argument("--ours-cache", type=Path, default=None, help="real set: scratch folder for dj_pipeline's per-file rows (resumable)")
     args = ap.parse_args()
     if args.realset is not None:
