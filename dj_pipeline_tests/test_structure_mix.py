@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dj_pipeline.config.windows import load_windows_config
-from dj_pipeline.structure.mix import UNKNOWN_FIT, mix_length_fit, with_mix_lengths
+from dj_pipeline.structure.mix import MIX_POINT_COLUMNS, UNKNOWN_FIT, mix_length_fit, mix_points, with_mix_lengths
 from dj_pipeline.windows.mix import place_mix_windows
 
 WINDOWS = pd.DataFrame(
@@ -44,3 +44,12 @@ def test_mix_length_fit() -> None:
     assert mix_length_fit({"mix_out_bars": None}, {"mix_in_bars": np.array([8.0])}) == pytest.approx([UNKNOWN_FIT])
     assert list(with_mix_lengths(pd.DataFrame({"track_id": ["a"]}), pd.DataFrame())["mix_in_bars"].isna()) == [True]
     assert mix_length_fit(current, {"bpm": np.zeros(3)}) is None, "no mix lengths in the library: no term"
+
+
+def test_mix_points_give_time_bar_and_length_of_both_cues_per_track() -> None:
+    cues = CUES.assign(bar=[2, 75, 98, None, 60])
+    points = mix_points(cues).set_index("track_id")
+    assert list(points.columns) == list(MIX_POINT_COLUMNS) and sorted(points.index) == ["a", "b"]
+    assert tuple(points.loc["a"]) == (4.0, 2.0, 16.0, 150.0, 75.0, 32.0)
+    assert np.isnan(points.loc["b", "mix_in_s"]) and points.loc["b", "mix_out_s"] == 115.0, "a NULL cue stays NaN"
+    assert mix_points(None).empty and mix_points(CUES).empty, "no cues, or cues without bars: no rows"

@@ -17,6 +17,7 @@ import pandas as pd
 
 UNKNOWN_FIT = 0.5
 MIX_COLUMNS = ("mix_in_bars", "mix_out_bars")
+MIX_POINT_COLUMNS = ("mix_in_s", "mix_in_bar", "mix_in_bars", "mix_out_s", "mix_out_bar", "mix_out_bars")
 
 
 def with_mix_lengths(features: pd.DataFrame, cues: pd.DataFrame) -> pd.DataFrame:
@@ -40,3 +41,18 @@ def mix_length_fit(current: Mapping[str, Any], candidates: Mapping[str, Any]) ->
     ok = np.isfinite(cand) & (cand > 0) & np.isfinite(cur) & (cur > 0)
     fit = np.minimum(cand, cur) / np.maximum(np.maximum(cand, cur), 1e-9)
     return np.where(ok, fit, UNKNOWN_FIT)
+
+
+def mix_points(cues: pd.DataFrame | None) -> pd.DataFrame:
+    """Where to mix, one row per track: ``track_id`` and :data:`MIX_POINT_COLUMNS` (time, bar and
+    length of ``mix_in`` and ``mix_out`` from ``track_cues``; NaN where a cue is NULL) — what a
+    recommendation can print next to each candidate ("mix in at 0:15, 16 bars") and for the
+    current track ("mix out at 5:12")."""
+    cols = ["track_id", *MIX_POINT_COLUMNS]
+    if cues is None or cues.empty or not {"track_id", "type", "time_s", "bar", "length_bars"} <= set(cues.columns):
+        return pd.DataFrame(columns=cols)
+    placed = cues[cues["type"].isin(["mix_in", "mix_out"])].drop_duplicates(["track_id", "type"], keep="last")
+    wide = placed.pivot(index="track_id", columns="type", values=["time_s", "bar", "length_bars"]).astype("float64")
+    names = {"time_s": "s", "bar": "bar", "length_bars": "bars"}
+    wide.columns = [f"{kind}_{names[value]}" for value, kind in wide.columns]
+    return wide.reindex(columns=list(MIX_POINT_COLUMNS)).reset_index()[cols]
