@@ -90,3 +90,12 @@ def test_genre_ranges_slow_band_music_and_first_match_wins() -> None:
     assert bpm_range_for("Soulful House", CFG.tempo) == (88.0, 175.0)
     assert bpm_range_for("Hip-Hop", CFG.tempo) == (70.0, 140.0)
     assert bpm_range_for("Ambient", CFG.tempo) == (CFG.tempo.min_bpm, CFG.tempo.max_bpm)  # no pattern: the library's range
+
+
+def test_without_the_model_a_wide_user_range_is_not_clipped() -> None:
+    """A 190 track in a user range 50-200 stays 190 with the model off (clipped to 70-180 it would read 95)."""
+    y = synth_track(190, 2, "minor", 30, SR, "two_step", seed=190)
+    track = [compute_spectra(y, SR, CFG)]
+    cfg = replace(CFG.tempo, bpm_range="50-200")
+    got = estimate_tempo(track, cfg, onset_density(track, CFG.onsets), CFG.onsets.min_flux_db, bpm_range_for(None, cfg))
+    assert got.bpm == pytest.approx(190, rel=0.01)

@@ -124,7 +124,7 @@ def estimate_tempo(
     if (np.maximum(ev.comb, 0.0) * ev.spec).max() <= EPS:
         return TempoResult(None, 0.0, None, "no beat: no periodicity in the onsets")
     rng = bpm_range or bpm_range_for(None, cfg)
-    bpm = choose_octave(ev.grid, ev.comb, ev.spec, onset_rate_per_s, cfg, rule_range(rng, cfg))
+    bpm = choose_octave(ev.grid, ev.comb, ev.spec, onset_rate_per_s, cfg, rng if octave_model is None else rule_range(rng, cfg))
     if octave_model is not None:
         folded = octave_folded(ev.grid, np.maximum(ev.comb, 0.0) * ev.spec, cfg.grid_per_octave)
         bpm = choose_learned(ev, folded, cfg.min_bpm, rng, bpm, octave_model)
@@ -196,8 +196,9 @@ def bpm_range_for(genre: str | None, cfg: TempoConfig) -> tuple[float, float]:
 
 
 def rule_range(bpm_range: tuple[float, float], cfg: TempoConfig) -> tuple[float, float]:
-    """The range the hand-made octave rule folds into: ``bpm_range`` clipped to ``[min_bpm, max_bpm]``
-    where that still spans an octave (the learned model's wider ``auto`` range is not the rule's)."""
+    """With the learned model on, the range the hand-made rule's pick (one of its features) is folded
+    into: ``bpm_range`` clipped to ``[min_bpm, max_bpm]`` where that still spans an octave (the
+    model's wider ``auto`` range is not the rule's). Without the model the rule uses ``bpm_range``."""
     lo, hi = max(bpm_range[0], cfg.min_bpm), min(bpm_range[1], cfg.max_bpm)
     return (lo, hi) if hi >= 1.9 * lo else bpm_range
 
