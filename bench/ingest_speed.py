@@ -12,7 +12,8 @@ Three figures (issue 15, "Ingest speed"), each with wall and CPU seconds and the
   / the stage's parallelism is already in the measured seconds, plus the measured fixed costs; the
   library refresh measured at ``--base`` tracks, so the projection says so). ``--duration-scale``
   1.8 makes the demo's ~3-minute tracks the typical 4-7 minutes. Pass ``--base 1000 --new 100`` on
-  a quiet machine for the figure itself.
+  a quiet machine for the figure itself (``--base-duration-scale 0.3`` makes the base library of short
+  tracks, quick to build: the library refresh depends on the number of tracks, not their length).
 * ``noop_files``: ``--noop-files`` tiny WAV files; a first scan builds the catalog, the batch
   outputs are written as small stand-ins (no audio work: this figure is about the bookkeeping), the
   state says "refreshed", then a real ``dj ingest`` runs end to end in a fresh process, twice.
@@ -89,15 +90,22 @@ def batch_asset_seconds(data: Path, since: float) -> dict[str, float]:
     return totals
 
 
-def new_into_library(scratch: Path, base: int, new: int, duration_scale: float) -> dict:
+def generated_files(scratch: Path, n: int, duration_scale: float, seed: int) -> list[Path]:
+    """``n`` generated tracks (WAV, FLAC and MP3) at ``duration_scale``, made once per scratch folder."""
+    from dj_pipeline.audio import AUDIO_EXTENSIONS
     from dj_pipeline.demo import generate_library
 
-    lib_all = scratch / f"lib_{base + new}_{duration_scale}"
-    if not (lib_all / "truth.csv").exists():
-        generate_library(lib_all, n_tracks=base + new, n_samples=4, seed=11, duration_scale=duration_scale, workers=0)
-    from dj_pipeline.audio import AUDIO_EXTENSIONS
+    lib = scratch / (f"lib_{n}_{duration_scale}" + ("" if seed == 11 else f"_s{seed}"))
+    if not (lib / "truth.csv").exists():
+        generate_library(lib, n_tracks=n, n_samples=4, seed=seed, duration_scale=duration_scale, workers=0)
+    return sorted(p for p in (lib / "tracks").rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
 
-    files = sorted(p for p in (lib_all / "tracks").rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)  # WAV, FLAC and MP3
+
+def new_into_library(scratch: Path, base: int, new: int, duration_scale: float, base_duration_scale: float | None) -> dict:
+    if base_duration_scale is None or base_duration_scale == duration_scale:
+        files = generated_files(scratch, base + new, duration_scale, seed=11)
+    else:  # a short-track base: the library-wide steps scale with the track count, not its length
+        files = generated_files(scratch, base, base_duration_scale, seed=12) + generated_files(scratch, new, duration_scale, seed=11)
     lib = scratch / "library"
     data = scratch / "data_new"
     shutil.rmtree(lib, ignore_errors=True)
@@ -121,7 +129,8 @@ def new_into_library(scratch: Path, base: int, new: int, duration_scale: float) 
     fixed_s = second["wall_s"] - batch_s - refresh_s
     per_track_s = batch_s / max(1, new)
     return {
-        "base_tracks": base, "new_tracks": new, "new_audio_min": round(audio_s / 60, 1),
+        "base_tracks": base, "base_duration_scale": base_duration_scale or duration_scale, "new_tracks": new,
+        "new_audio_min": round(audio_s / 60, 1),
         "first_ingest": first, "incremental_ingest": second, "noop_ingest": noop,
         "runs": runs, "batch_asset_seconds": assets,
         "per_new_track_s": round(per_track_s, 2), "fixed_s": round(fixed_s, 2), "library_refresh_s": round(refresh_s, 2),
@@ -219,6 +228,8 @@ def main() -> None:
     ap.add_argument("--base", type=int, default=40)
     ap.add_argument("--new", type=int, default=10)
     ap.add_argument("--duration-scale", type=float, default=1.8)
+    ap.add_argument("--base-duration-scale", type=float, default=None,
+                    help="length scale of the base library's tracks (default: --duration-scale); e.g. 0.3 for a quick 1,000-track base")
     ap.add_argument("--noop-files", type=int, default=50000)
     ap.add_argument("--skip-new", action="store_true")
     ap.add_argument("--demo", action="store_true", help="also time a fresh `dj demo`")
@@ -231,7 +242,7 @@ def main() -> None:
         report["noop_files"] = noop_files(scratch, args.noop_files, args.profile)
         print(f"no-op ingest, {args.noop_files} files: {report['noop_files']['noop_ingest']}")
     if not args.skip_new:
-        report["new_into_library"] = r = new_into_library(scratch, args.base, args.new, args.duration_scale)
+        report["new_into_library"] = r = new_into_library(scratch, args.base, args.new, args.duration_scale, args.base_duration_scale)
         print(f"{args.new} new into {args.base}: {r['incremental_ingest']}; per track {r['per_new_track_s']} s, fixed {r['fixed_s']} s, "
               f"refresh {r['library_refresh_s']} s -> 100 into 1,000 ~ {r['projection_100_into_1000_s']} s ({r['projection_note']})")
     if args.demo:

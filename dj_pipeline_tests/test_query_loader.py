@@ -108,7 +108,8 @@ def test_cli_text_json_and_exit_codes(ingested, tracks, capsys):
     parsed = json.loads(out)
     assert len(parsed) == 2 and {"components", "relaxed", "camelot"} <= set(parsed[0])
     table = recommend_text(tracks.loc[0, "track_id"], top_k=2, data_dir=ingested)
-    assert table.splitlines()[0].startswith("#") and len(table.splitlines()) == 3
+    lines = table.splitlines()  # the current track's mix-out point, the header, two picks
+    assert lines[0].startswith("mix out of the current track at ") and lines[1].startswith("#") and len(lines) == 4
     assert dj_main(["recommend", "--current", "no-such-track", "--data", str(ingested)]) == 2
     assert "unknown track" in capsys.readouterr().err
 

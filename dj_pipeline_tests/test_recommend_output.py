@@ -81,3 +81,14 @@ def test_demo_set_printout_shows_levels_match_and_reasons_in_words():
     assert lines[1].split()[:7] == ["1", "start", "124.0", "A", "minor", "8A", "5/10"]
     assert lines[2].split()[:8] == ["2", "up", "124.0", "A", "minor", "8A", "6/10", "81"]
     assert lines[2].endswith("Ann - One  energy +1, same key 8A [key clash]")
+
+
+def test_table_says_where_to_mix_when_cues_are_known():
+    cued = {"mix_in_s": 15.2, "mix_in_bar": 9.0, "mix_in_bars": 16.0, "current_mix_out_s": 312.4, "current_mix_out_bar": 161.0, "current_mix_out_bars": 32.0}
+    ranked = [{**RESULTS[0], **cued, "match": 87.4, "energy_level": 7}, {**RESULTS[1], "match": 52.0, "mix_in_s": None}]
+    lines = format_table(ranked).splitlines()
+    assert lines[0] == "mix out of the current track at 5:12 (bar 161, 32 bars)"
+    assert lines[1].split()[:8] == ["#", "match", "bpm", "key", "camelot", "energy", "mix", "in"]
+    assert "0:15 16 bars" in lines[2] and lines[3].split()[6] == "-"
+    plain = format_table([{**RESULTS[0], "match": 80.0}]).splitlines()  # a library without cues: no column, no line
+    assert "mix" not in plain[0] and len(plain) == 2

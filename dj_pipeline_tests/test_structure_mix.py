@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dj_pipeline.config.windows import load_windows_config
-from dj_pipeline.structure.mix import MIX_POINT_COLUMNS, UNKNOWN_FIT, mix_length_fit, mix_points, with_mix_lengths
+from dj_pipeline.structure.mix import MIX_POINT_COLUMNS, UNKNOWN_FIT, mix_length_fit, mix_points, with_mix_points
 from dj_pipeline.windows.mix import place_mix_windows
 
 WINDOWS = pd.DataFrame(
@@ -36,13 +36,13 @@ def test_mix_windows_move_intro_and_outro_to_the_cues_when_enabled() -> None:
 
 
 def test_mix_length_fit() -> None:
-    feats = with_mix_lengths(pd.DataFrame({"track_id": ["a", "b", "c"], "bpm": [120.0, 122.0, 124.0]}), CUES)
+    feats = with_mix_points(pd.DataFrame({"track_id": ["a", "b", "c"], "bpm": [120.0, 122.0, 124.0]}), CUES)
     assert list(feats["mix_in_bars"].fillna(-1)) == [16.0, -1.0, -1.0] and list(feats["mix_out_bars"].fillna(-1)) == [32.0, 16.0, -1.0]
     current = {"mix_out_bars": 32.0}
     fit = mix_length_fit(current, {"mix_in_bars": np.array([32.0, 16.0, np.nan]), "bpm": np.zeros(3)})
     assert fit == pytest.approx([1.0, 0.5, UNKNOWN_FIT])
     assert mix_length_fit({"mix_out_bars": None}, {"mix_in_bars": np.array([8.0])}) == pytest.approx([UNKNOWN_FIT])
-    assert list(with_mix_lengths(pd.DataFrame({"track_id": ["a"]}), pd.DataFrame())["mix_in_bars"].isna()) == [True]
+    assert list(with_mix_points(pd.DataFrame({"track_id": ["a"]}), pd.DataFrame())["mix_in_bars"].isna()) == [True]
     assert mix_length_fit(current, {"bpm": np.zeros(3)}) is None, "no mix lengths in the library: no term"
 
 
@@ -52,4 +52,5 @@ def test_mix_points_give_time_bar_and_length_of_both_cues_per_track() -> None:
     assert list(points.columns) == list(MIX_POINT_COLUMNS) and sorted(points.index) == ["a", "b"]
     assert tuple(points.loc["a"]) == (4.0, 2.0, 16.0, 150.0, 75.0, 32.0)
     assert np.isnan(points.loc["b", "mix_in_s"]) and points.loc["b", "mix_out_s"] == 115.0, "a NULL cue stays NaN"
-    assert mix_points(None).empty and mix_points(CUES).empty, "no cues, or cues without bars: no rows"
+    assert mix_points(None).empty and mix_points(pd.DataFrame()).empty, "no cues: no rows"
+    assert mix_points(CUES)["mix_in_bar"].isna().all(), "cues without bars: times and lengths, bars NaN"

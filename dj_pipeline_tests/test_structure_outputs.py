@@ -111,3 +111,19 @@ def test_pyrekordbox_reads_the_cues(ingested: Path, tmp_path: Path) -> None:
             assert track.tempos[0].Bpm > 0 and track.tempos[0].Battito == 1
     expected = len(cues) + int(cues["type"].isin(RB.hot_cues).sum())
     assert n_marks == expected
+
+
+def test_recommendations_say_where_to_mix(ingested: Path) -> None:
+    """Each pick carries its mix_in cue and the current track's mix_out cue, as track_cues has them."""
+    from dj_pipeline.query import Recommender
+
+    cues = read_asset(ingested, "track_cues").set_index(["track_id", "type"])
+    placed = cues.dropna(subset=["time_s"]).reset_index()
+    current = str(placed.loc[placed["type"] == "mix_out", "track_id"].iloc[0])
+    results = Recommender(ingested).recommend(current, goal="maintain", top_k=4)
+    assert results and results[0]["current_mix_out_s"] == pytest.approx(float(cues.loc[(current, "mix_out"), "time_s"]))
+    with_cue = [r for r in results if r["mix_in_s"] is not None]
+    assert with_cue, "no pick has a mix_in cue"
+    for r in with_cue:
+        assert r["mix_in_s"] == pytest.approx(float(cues.loc[(r["track_id"], "mix_in"), "time_s"]))
+        assert r["mix_in_bars"] == pytest.approx(float(cues.loc[(r["track_id"], "mix_in"), "length_bars"]))

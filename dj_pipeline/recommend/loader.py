@@ -23,7 +23,7 @@ from dj_pipeline.recommend.errors import EmptyLibraryError
 from dj_pipeline.recommend.models import TransitionRanker
 from dj_pipeline.recommend.vectors import VectorTable
 from dj_pipeline.storage import DataPaths, read_asset
-from dj_pipeline.structure.mix import with_mix_lengths
+from dj_pipeline.structure.mix import with_mix_points
 from dj_pipeline.storage.tables import read_catalog
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def load_engine(data_dir: str | os.PathLike | DataPaths | None = None, config: R
     config = config or load_recommend_config()
     catalog = read_catalog(paths)  # read once, shared by every table below
     features = read_asset(paths, "track_features", catalog=catalog)
-    features = with_mix_lengths(features, read_asset(paths, "track_cues", catalog=catalog))  # mix_length term (issue 16)
+    features = with_mix_points(features, read_asset(paths, "track_cues", catalog=catalog))  # where to mix, and the mix_length term (issue 16)
     if features.empty:
         raise EmptyLibraryError(f"no analysed tracks in {paths.root}: run `dj ingest --library DIR` first")
     indexes = {name: load_index(paths, name) for name in INDEX_NAMES}

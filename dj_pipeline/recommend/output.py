@@ -17,13 +17,17 @@ def results_to_json(results: Sequence[dict[str, Any]], indent: int | None = 2) -
 
 
 def format_table(results: Sequence[dict[str, Any]], note: str | None = None) -> str:
-    """A fixed-width table: rank, 0-100 match, BPM, key and Camelot, energy level, reasons in
-    words, the track, and what a relaxed pick breaks. ``note`` is printed above it ("this is ...").
+    """A fixed-width table: rank, 0-100 match, BPM, key and Camelot, energy level, where to mix in
+    (when the library has cues), reasons in words, the track, and what a relaxed pick breaks; the
+    current track's mix-out point above it. ``note`` is printed above it ("this is ...").
     Results without a ``match`` (a text search) show their score as it is."""
     head = [note] if note else []
     if not results:
         return "\n".join([*head, "(no recommendations)"])
-    columns = ["#", "match", "bpm", "key", "camelot", "energy", "why", "track", "note"]
+    mix_out = mix_out_line(results[0])
+    head += [mix_out] if mix_out else []
+    with_mix = any(r.get("mix_in_s") is not None for r in results)
+    columns = ["#", "match", "bpm", "key", "camelot", "energy", *(["mix in"] if with_mix else []), "why", "track", "note"]
     rows = []
     for i, r in enumerate(results, 1):
         match = f"{r['match']:.0f}" if r.get("match") is not None else _fmt(r.get("score"), "{:.3f}")
@@ -36,6 +40,7 @@ def format_table(results: Sequence[dict[str, Any]], note: str | None = None) -> 
                 r.get("key") or "-",
                 r.get("camelot") or "-",
                 f"{level}/10" if level is not None else _fmt(r.get("energy"), "{:.2f}"),
+                *([cue_text(r.get("mix_in_s"), r.get("mix_in_bars"))] if with_mix else []),
                 ", ".join(r.get("reasons") or []) or "-",
                 display_name(r),
                 ", ".join(RELAXED_WORDS.get(x, x) for x in r.get("relaxed") or []),
@@ -45,6 +50,31 @@ def format_table(results: Sequence[dict[str, Any]], note: str | None = None) -> 
     lines = ["  ".join(h.ljust(w) for h, w in zip(columns, widths)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
     return "\n".join([*head, *lines])
+
+
+def mix_out_line(result: dict[str, Any]) -> str | None:
+    """"mix out of the current track at 5:12 (bar 161, 32 bars)" when its mix_out cue is known."""
+    at = result.get("current_mix_out_s")
+    if at is None:
+        return None
+    bar, bars = result.get("current_mix_out_bar"), result.get("current_mix_out_bars")
+    detail = ", ".join(x for x in (f"bar {bar:.0f}" if bar is not None else "", f"{bars:.0f} bars" if bars else "") if x)
+    return f"mix out of the current track at {clock(at)}" + (f" ({detail})" if detail else "")
+
+
+def cue_text(time_s: float | None, bars: float | None) -> str:
+    """"0:15 16 bars": a cue's time and its mix length; "-" when unknown."""
+    if time_s is None:
+        return "-"
+    return f"{clock(time_s)} {bars:.0f} bars" if bars else clock(time_s)
+
+
+def clock(seconds: float) -> str:
+    """m:ss (h:mm:ss from an hour on), as a DJ's player shows a position."""
+    total = int(round(max(0.0, float(seconds))))
+    h, rest = divmod(total, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 def display_name(item: dict[str, Any]) -> str:

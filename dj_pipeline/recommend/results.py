@@ -3,8 +3,9 @@
 Each result carries ``components`` (the raw terms), ``contributions`` (weight x term, summing to
 ``score``), ``lift`` (each contribution minus its mean over every scored candidate: what set this
 track apart; a term that is large for everyone explains nothing), ``relaxed`` (the filters, rules
-or goal it breaks), its ``energy_level``, the 0-100 ``match`` in rank order and ``reasons`` in
-words (:mod:`dj_pipeline.recommend.explain`).
+or goal it breaks), its ``energy_level``, the 0-100 ``match`` in rank order, ``reasons`` in
+words (:mod:`dj_pipeline.recommend.explain`) and where to mix: the candidate's ``mix_in_*`` and
+the current track's ``current_mix_out_*`` cue.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def build_results(
             "energy_level": int(candidates["energy_level"][i]),
             "loudness_lufs": num(candidates["loudness_lufs"][i]) if "loudness_lufs" in candidates else None,
             "duration_s": num(candidates["duration_s"][i]),
+            **mix_fields(candidates, i, current),
             "components": {name: float(v[i]) for name, v in comps.items()},
             "contributions": {name: float(v[i]) for name, v in terms.items()},
             "lift": {name: float(v[i]) - pool_means[name] for name, v in terms.items()},
@@ -71,6 +73,22 @@ def build_results(
     for r, m in zip(out, matches):
         r["match"] = round(m, 1)
     return out
+
+
+def mix_fields(candidates: Mapping[str, np.ndarray], i: int, current: Mapping[str, Any]) -> dict[str, float | None]:
+    """Where to mix (``track_cues``, issue 16): the candidate's ``mix_in`` (time, bar, length in
+    bars) and the current track's ``mix_out``; ``None`` where the cue is NULL or the library has none."""
+    def at(values: Any) -> float | None:
+        return num(values[i]) if values is not None else None
+
+    return {
+        "mix_in_s": at(candidates.get("mix_in_s")),
+        "mix_in_bar": at(candidates.get("mix_in_bar")),
+        "mix_in_bars": at(candidates.get("mix_in_bars")),
+        "current_mix_out_s": num(current.get("mix_out_s")),
+        "current_mix_out_bar": num(current.get("mix_out_bar")),
+        "current_mix_out_bars": num(current.get("mix_out_bars")),
+    }
 
 
 def reason_context(current: Mapping[str, Any], config: RecommendConfig) -> dict[str, Any]:

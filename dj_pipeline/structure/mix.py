@@ -1,6 +1,6 @@
 """Mix lengths for the recommender: how long a DJ can blend out of one track and into the next.
 
-``track_cues`` gives each track's ``mix_in`` and ``mix_out`` lengths in bars; the re-rank term
+``track_cues`` gives each track's ``mix_in`` and ``mix_out`` times, bars and lengths; the re-rank term
 ``mix_length`` (weight in ``recommend.yaml``) scores how the current track's outro length fits the
 candidate's intro length: a 16-bar outro into a 16-bar intro fits (1.0), a 32-bar outro into a
 16-bar intro half as well (0.5: the blend is cut to the shorter one). Unknown lengths score
@@ -16,19 +16,17 @@ import numpy as np
 import pandas as pd
 
 UNKNOWN_FIT = 0.5
-MIX_COLUMNS = ("mix_in_bars", "mix_out_bars")
 MIX_POINT_COLUMNS = ("mix_in_s", "mix_in_bar", "mix_in_bars", "mix_out_s", "mix_out_bar", "mix_out_bars")
 
 
-def with_mix_lengths(features: pd.DataFrame, cues: pd.DataFrame) -> pd.DataFrame:
-    """``features`` plus ``mix_in_bars`` / ``mix_out_bars`` from ``track_cues`` (NaN where unknown)."""
-    out = features.drop(columns=list(MIX_COLUMNS), errors="ignore")
-    if cues is None or cues.empty or not {"track_id", "type", "length_bars"} <= set(cues.columns):
-        return out.assign(**{c: np.nan for c in MIX_COLUMNS})
-    placed = cues[cues["type"].isin(["mix_in", "mix_out"])].drop_duplicates(["track_id", "type"], keep="last")
-    wide = placed.pivot(index="track_id", columns="type", values="length_bars").astype("float64")
-    wide = wide.rename(columns={"mix_in": "mix_in_bars", "mix_out": "mix_out_bars"}).reindex(columns=list(MIX_COLUMNS))
-    return out.merge(wide, left_on="track_id", right_index=True, how="left")
+def with_mix_points(features: pd.DataFrame, cues: pd.DataFrame | None) -> pd.DataFrame:
+    """``features`` plus :data:`MIX_POINT_COLUMNS` from ``track_cues`` (NaN where unknown): the
+    lengths feed the ``mix_length`` term, the times and bars tell the DJ where to mix."""
+    out = features.drop(columns=list(MIX_POINT_COLUMNS), errors="ignore")
+    points = mix_points(cues)
+    if points.empty or "track_id" not in out:
+        return out.assign(**{c: np.nan for c in MIX_POINT_COLUMNS})
+    return out.merge(points, on="track_id", how="left")
 
 
 def mix_length_fit(current: Mapping[str, Any], candidates: Mapping[str, Any]) -> np.ndarray | None:
@@ -49,9 +47,10 @@ def mix_points(cues: pd.DataFrame | None) -> pd.DataFrame:
     recommendation can print next to each candidate ("mix in at 0:15, 16 bars") and for the
     current track ("mix out at 5:12")."""
     cols = ["track_id", *MIX_POINT_COLUMNS]
-    if cues is None or cues.empty or not {"track_id", "type", "time_s", "bar", "length_bars"} <= set(cues.columns):
+    if cues is None or cues.empty or not {"track_id", "type"} <= set(cues.columns):
         return pd.DataFrame(columns=cols)
     placed = cues[cues["type"].isin(["mix_in", "mix_out"])].drop_duplicates(["track_id", "type"], keep="last")
+    placed = placed.reindex(columns=["track_id", "type", "time_s", "bar", "length_bars"])  # a missing column: NaN
     wide = placed.pivot(index="track_id", columns="type", values=["time_s", "bar", "length_bars"]).astype("float64")
     names = {"time_s": "s", "bar": "bar", "length_bars": "bars"}
     wide.columns = [f"{kind}_{names[value]}" for value, kind in wide.columns]
