@@ -76,10 +76,11 @@ def opening_track(tracks) -> str:  # noqa: ANN001 - the engine's feature table, 
 
 def format_set(items: list[dict[str, Any]]) -> str:
     """One line per track: position, goal, BPM, key and Camelot, energy level 1-10, the match
-    score of the pick, the track, and the reasons in words (plus what a relaxed pick breaks)."""
+    score of the pick, where to mix (out of the previous track > into this one, when cued), the track, and the reasons in words (plus what a relaxed pick breaks)."""
     from dj_pipeline.recommend.output import RELAXED_WORDS, display_name
 
-    columns = ["#", "goal", "bpm", "key", "camelot", "energy", "match", "track", "why"]
+    with_mix = any(it.get("mix_in_s") is not None or it.get("current_mix_out_s") is not None for it in items)
+    columns = ["#", "goal", "bpm", "key", "camelot", "energy", "match", *(["mix"] if with_mix else []), "track", "why"]
     rows = []
     for i, it in enumerate(items, 1):
         level = it.get("energy_level")
@@ -95,12 +96,23 @@ def format_set(items: list[dict[str, Any]]) -> str:
                 it.get("camelot") or "-",
                 f"{level}/10" if level is not None else "-",
                 f"{it['match']:.0f}" if it.get("match") is not None else "",
+                *([transition_text(it)] if with_mix else []),
                 display_name(it),
                 why,
             ]
         )
     widths = [max(len(str(x)) for x in col) for col in zip(columns, *rows)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [columns, *rows])
+
+
+def transition_text(item: dict[str, Any]) -> str:
+    """"5:12 > 0:15": out of the previous track at its mix_out cue, into this one at its mix_in."""
+    from dj_pipeline.recommend.output import clock
+
+    out_s, in_s = item.get("current_mix_out_s"), item.get("mix_in_s")
+    if out_s is None and in_s is None:
+        return ""
+    return f"{clock(out_s) if out_s is not None else '?'} > {clock(in_s) if in_s is not None else '?'}"
 
 
 def _row_as_result(tracks, track_id: str) -> dict[str, Any]:  # noqa: ANN001

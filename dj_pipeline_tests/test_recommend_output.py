@@ -92,3 +92,13 @@ def test_table_says_where_to_mix_when_cues_are_known():
     assert "0:15 16 bars" in lines[2] and lines[3].split()[6] == "-"
     plain = format_table([{**RESULTS[0], "match": 80.0}]).splitlines()  # a library without cues: no column, no line
     assert "mix" not in plain[0] and len(plain) == 2
+
+
+def test_demo_set_printout_shows_the_transition_points():
+    from dj_pipeline.demo_run import format_set
+
+    start = {"track_id": "a1", "artist": "Ann", "title": "One", "bpm": 124.0, "goal": "start"}
+    pick = {**RESULTS[0], "goal": "up", "match": 81.0, "current_mix_out_s": 312.4, "mix_in_s": 15.0}
+    lines = format_set([start, pick]).splitlines()
+    assert lines[0].split() == ["#", "goal", "bpm", "key", "camelot", "energy", "match", "mix", "track", "why"]
+    assert "5:12 > 0:15" in lines[2] and ">" not in lines[1]
