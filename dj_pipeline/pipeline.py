@@ -24,6 +24,7 @@ from dj_pipeline.errors import UserError
 from dj_pipeline.jobs import materialize_named, step_job_name
 from dj_pipeline.ingest_options import resolve_force_paths, scan_line, user_errors_unwrapped
 from dj_pipeline.preflight import check_ingest_config
+from dj_pipeline.processes import process_alive
 from dj_pipeline.storage import DataPaths
 from dj_pipeline.storage.parquet import clean_stale_temp_files
 from dj_pipeline.storage.tables import BATCH_ASSETS, OPTIONAL_BATCH_ASSETS, read_catalog
@@ -64,21 +65,11 @@ def release_dead_runs(instance: DagsterInstance) -> list[str]:
     released: list[str] = []
     for run in runs:
         pid = int(run.tags.get(RUN_PID_TAG, "0") or 0)
-        if pid and pid != os.getpid() and not _process_alive(pid):
+        if pid and pid != os.getpid() and not process_alive(pid):
             instance.report_run_failed(run, message=f"dj ingest process {pid} is gone (killed?); its run is failed")
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
             released.append(run.run_id)
     return released
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def pending_batches(

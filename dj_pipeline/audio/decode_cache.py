@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dj_pipeline.processes import process_alive
+
 ENV_DIR = "DJ_DECODE_CACHE_DIR"
 ENV_SR = "DJ_DECODE_CACHE_SR"
 ENV_MAX_MB = "DJ_DECODE_CACHE_MAX_MB"
@@ -70,7 +72,7 @@ def remove_stale_folders(scratch: Path) -> None:
         return
     for d in scratch.glob(f"{FOLDER_PREFIX}*"):
         pid = d.name[len(FOLDER_PREFIX) :]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(d, ignore_errors=True)
 
 
@@ -210,13 +212,3 @@ def _read_entry(entry: Path, block_s: float, sr: int) -> Iterator[tuple[float, n
             yield k * block_s, np.array(data[bounds[k] : bounds[k + 1]])
 
     return blocks()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
