@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import scipy.fft
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import maximum_filter
 
 from dj_pipeline.config.fingerprint import FingerprintConfig
@@ -33,10 +35,11 @@ def log_spectrogram(y: np.ndarray, config: FingerprintConfig) -> np.ndarray:
     n, hop = config.n_fft, config.hop_length
     if len(y) < n:
         y = np.pad(y, (0, n - len(y)))
-    frames = 1 + (len(y) - n) // hop
-    idx = np.arange(n)[None, :] + hop * np.arange(frames)[:, None]
-    spec = np.abs(np.fft.rfft(y[idx] * np.hanning(n).astype(np.float32), axis=1))[:, 1 : n // 2 + 1]
-    return (20.0 * np.log10(spec + 1e-6)).T.astype(np.float32)
+    frames = sliding_window_view(y, n)[::hop]  # a view: no (frames x n) index array, no copy until windowed
+    spec = np.abs(scipy.fft.rfft(frames * np.hanning(n).astype(np.float32), axis=1)[:, 1 : n // 2 + 1])  # float32 FFT
+    db = np.log10(spec + np.float32(1e-6))
+    db *= np.float32(20.0)
+    return np.ascontiguousarray(db.T)
 
 
 def find_peaks(spec_db: np.ndarray, config: FingerprintConfig) -> tuple[np.ndarray, np.ndarray]:
