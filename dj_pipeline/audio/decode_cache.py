@@ -1,9 +1,10 @@
 """Decode a file once per ingest: a scratch cache of the mono samples the whole-file passes stream.
 
 Four stages of a batch stream every whole track at the analysis rate (the windows' envelope, the
-beat grid, the structure envelope, the fingerprints) and the features stage reads its windows at
-that rate too; decoding an MP3/FLAC and resampling it costs about 0.2 s of CPU per 6-minute track
-each time. Inside :func:`decode_cache` the first pass that streams a file also writes the blocks it
+beat grid, the structure envelope, the fingerprints); decoding an MP3/FLAC and resampling it costs
+about 0.2 s of CPU per 6-minute track each time. (The features' windows are still read on their
+own: a span resampled alone differs in the last bits from the same span cut from whole-file blocks,
+and results must not depend on whether a file was cached.) Inside :func:`decode_cache` the first pass that streams a file also writes the blocks it
 decoded to a raw float32 file in a scratch folder (written to a temporary name, renamed when the
 file is complete), and the later passes read that file memory-mapped, block by block: the very
 same samples, so the same results, and memory still bounded by one block.
@@ -97,18 +98,6 @@ class ActiveCache:
             yield start_s, y
         if writer is not None:
             writer.commit()
-
-    def span(self, path: str | os.PathLike, start_s: float, end_s: float) -> np.ndarray | None:
-        """Samples ``[start_s, end_s)`` of a cached file, or ``None`` when it is not cached (whole)."""
-        entry = self._entry(path)
-        data = _open_entry(entry) if entry is not None else None
-        if data is None:
-            return None
-        a, b = int(round(start_s * self.sr)), int(round(end_s * self.sr))
-        b = data[0].size if data[0].size < b <= data[0].size + self.sr // 10 else b  # a window ending at the end
-        if a < 0 or b > data[0].size or b <= a:
-            return None
-        return np.array(data[0][a:b])
 
     def _entry(self, path: str | os.PathLike) -> Path | None:
         try:

@@ -27,16 +27,14 @@ def read_windows(path: str | os.PathLike, windows: Sequence[Window], sr: int) ->
     """Mono float32 audio at ``sr`` for each window, keyed by window name.
 
     Overlapping windows (intro and main on a short track, say) are decoded once: the union of the
-    spans is read with seeking (or from the ingest's decode cache), then each window is sliced out.
+    spans is read with seeking, then each window is sliced out of its span. Not from the ingest's
+    decode cache: a span resampled on its own differs in the last bits from the same span cut out of
+    the whole-file blocks, and features must not depend on whether a file was cached (or on the
+    executor: Ray workers on other nodes have no cache).
     """
-    from dj_pipeline.audio.decode_cache import active_cache
-
-    cache = active_cache(sr)
     out: dict[str, np.ndarray] = {}
     for span_start, span_end in merge_spans(windows):
-        y = cache.span(path, span_start, span_end) if cache is not None else None  # decoded by a whole-file pass
-        if y is None:
-            y, _ = load_audio(path, sr=sr, mono=True, offset_s=span_start, duration_s=span_end - span_start)
+        y, _ = load_audio(path, sr=sr, mono=True, offset_s=span_start, duration_s=span_end - span_start)
         for w in windows:
             if span_start <= w.start_s and w.end_s <= span_end + 1e-6:
                 a = int(round((w.start_s - span_start) * sr))
