@@ -2,12 +2,13 @@
 
 Four stages of a batch stream every whole track at the analysis rate (the windows' envelope, the
 beat grid, the structure envelope, the fingerprints); decoding an MP3/FLAC and resampling it costs
-about 0.2 s of CPU per 6-minute track each time. (The features' windows are still read on their
-own: a span resampled alone differs in the last bits from the same span cut from whole-file blocks,
-and results must not depend on whether a file was cached.) Inside :func:`decode_cache` the first pass that streams a file also writes the blocks it
-decoded to a raw float32 file in a scratch folder (written to a temporary name, renamed when the
-file is complete), and the later passes read that file memory-mapped, block by block: the very
-same samples, so the same results, and memory still bounded by one block.
+about 0.2 s of CPU per 6-minute track each time. Inside :func:`decode_cache` the first pass that
+streams a file also writes the blocks it decoded to a raw float32 file in a scratch folder (written
+to a temporary name, renamed when the file is complete), and the later passes read that file
+memory-mapped, block by block: the very same samples, so the same results, and memory still bounded
+by one block. Only whole blocks of the same length are served; anything else (the features'
+windows: a span resampled alone differs in the last bits from one cut out of whole-file blocks) is
+decoded as without a cache, so results never depend on a cache hit.
 
 The folder lives in the data dir (not ``/tmp``, which may be RAM), is named after the process that
 owns it, and is removed when the block ends; a folder left by a killed process is removed by the
@@ -87,7 +88,7 @@ class ActiveCache:
         """``decode(path, sr, block_s)``'s blocks, from the cache when the file is in it, else
         decoded (and written to the cache on the way when there is room)."""
         entry = self._entry(path)
-        cached = _read_entry(entry, block_s, self.sr) if entry is not None else None
+        cached = _read_entry(entry, block_s) if entry is not None else None
         if cached is not None:
             yield from cached
             return
@@ -128,8 +129,8 @@ def active_cache(sr: int) -> ActiveCache | None:
 
 
 class _Writer:
-    """Blocks appended to ``<entry>.tmp`` (samples) and ``<entry>.len.tmp`` (block lengths), renamed
-    to their final names once the whole file went through; any OSError drops the entry."""
+    """Blocks appended to ``<entry>.tmp``; once the whole file went through, the block lengths are
+    saved to ``<entry>.len.npy`` and the samples renamed to ``<entry>``; any OSError drops the entry."""
 
     def __init__(self, entry: Path) -> None:
         self.entry = entry
@@ -185,19 +186,11 @@ def _open_entry(entry: Path) -> tuple[np.ndarray, np.ndarray] | None:
         return None
 
 
-def _read_entry(entry: Path, block_s: float, sr: int) -> Iterator[tuple[float, np.ndarray]] | None:
+def _read_entry(entry: Path, block_s: float) -> Iterator[tuple[float, np.ndarray]] | None:
+    """The cached blocks of an entry written with blocks of ``block_s`` (else ``None``: a miss)."""
     opened = _open_entry(entry)
-    if opened is None:
+    if opened is None or int(opened[1][0]) != int(block_s * 1000):
         return None
     data, header = opened
-
-    def blocks() -> Iterator[tuple[float, np.ndarray]]:
-        if int(header[0]) == int(block_s * 1000):  # the decoder's own blocks: identical samples
-            bounds = np.concatenate([[0], np.cumsum(header[1:])])
-        else:
-            step = max(1, int(round(block_s * sr)))
-            bounds = np.append(np.arange(0, data.size, step), data.size)
-        for k in range(len(bounds) - 1):
-            yield k * block_s, np.array(data[bounds[k] : bounds[k + 1]])
-
-    return blocks()
+    bounds = np.concatenate([[0], np.cumsum(header[1:])])
+    return ((k * block_s, np.array(data[bounds[k] : bounds[k + 1]])) for k in range(len(bounds) - 1))

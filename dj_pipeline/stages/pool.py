@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
@@ -100,8 +100,7 @@ def _borrow_pool(n_workers: int) -> Iterator[ProcessPoolExecutor]:
         _drop_shared_pool()
         _Shared.pool, _Shared.n_workers = _pool(n_workers), n_workers
     try:
-        with nullcontext(_Shared.pool) as pool:
-            yield pool
+        yield _Shared.pool
     except BaseException:
         _drop_shared_pool()  # a failed or interrupted stage leaves calls in flight: do not hand them on
         raise
