@@ -107,7 +107,7 @@ def format_set(items: list[dict[str, Any]]) -> str:
 
 def transition_text(item: dict[str, Any]) -> str:
     """"5:12 > 0:15": out of the previous track at its mix_out cue, into this one at its mix_in."""
-    from dj_pipeline.recommend.output import clock
+    from dj_pipeline.timecode import clock
 
     out_s, in_s = item.get("current_mix_out_s"), item.get("mix_in_s")
     if out_s is None and in_s is None:

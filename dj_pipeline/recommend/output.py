@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from dj_pipeline.timecode import clock
+
 RELAXED_WORDS: dict[str, str] = {"key": "key clash", "bpm": "tempo off", "energy": "misses the goal", "artist": "same artist", "style": "other style"}
 
 
@@ -64,17 +66,7 @@ def mix_out_line(result: dict[str, Any]) -> str | None:
 
 def cue_text(time_s: float | None, bars: float | None) -> str:
     """"0:15 16 bars": a cue's time and its mix length; "-" when unknown."""
-    if time_s is None:
-        return "-"
-    return f"{clock(time_s)} {bars:.0f} bars" if bars else clock(time_s)
-
-
-def clock(seconds: float) -> str:
-    """m:ss (h:mm:ss from an hour on), as a DJ's player shows a position."""
-    total = int(round(max(0.0, float(seconds))))
-    h, rest = divmod(total, 3600)
-    m, sec = divmod(rest, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+    return f"{clock(time_s)} {bars:.0f} bars" if time_s is not None and bars else clock(time_s)
 
 
 def display_name(item: dict[str, Any]) -> str:

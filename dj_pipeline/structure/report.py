@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from dj_pipeline import timecode
 from dj_pipeline.errors import UserError
 from dj_pipeline.structure.analyze import TrackStructure, analyze_structure
 from dj_pipeline.structure.rows import CUE_COLUMNS, SECTION_COLUMNS, cue_rows, section_rows
@@ -35,10 +36,7 @@ def structure_json(track_id: str, s: TrackStructure) -> dict[str, Any]:
 
 def clock(t: float | None) -> str:
     """``m:ss.ss`` (how a DJ reads a cue), ``-`` for none."""
-    if t is None or pd.isna(t):
-        return "-"
-    minutes, seconds = divmod(float(t), 60.0)
-    return f"{int(minutes)}:{seconds:05.2f}"
+    return timecode.clock(t, decimals=2)
 
 
 def cue_records(cues: pd.DataFrame) -> list[dict[str, Any]]:
