@@ -55,12 +55,12 @@ def structure_of_envelope(
     if env.rms_db.size == 0 or float(env.rms_db.max()) < cfg.sections.silence_db:
         return _unreliable(duration_s, "silent: no audible bars")
     env = event_aligned(env)
-    grid, note = _grid(env, bpm, first_downbeat_s, bpm_confidence, beats_s, downbeats_s, cfg)
+    grid, note, fit = _grid(env, bpm, first_downbeat_s, bpm_confidence, beats_s, downbeats_s, cfg)
     if grid is None:
         return _unreliable(duration_s, note)
     if grid.n_bars < cfg.grid.min_bars:
         return _unreliable(duration_s, f"too short for phrases: {grid.n_bars} bars (< {cfg.grid.min_bars})", grid)
-    fit_share, pulse, _ = beat_phase_fit(env.onset, env.fps, grid, cfg.grid)
+    fit_share, pulse, _ = fit or beat_phase_fit(env.onset, env.fps, grid, cfg.grid)
     curves = bar_curves(env.rms_db, low, env.onset, env.fps, grid.downbeats_s, grid.bar_s, pulse, cfg.sections)
     span = audible_span(curves, cfg.sections)
     novelty = bar_novelty(curves, span, cfg.sections)
@@ -75,6 +75,9 @@ def structure_of_envelope(
     return TrackStructure(duration_s, grid, sections, cues, round(fit_share, 3), phase, curves, note)
 
 
+Fit = tuple[float, np.ndarray, np.ndarray]  # beat_phase_fit: (share of pulse bars that fit, pulse, fits)
+
+
 def _grid(
     env: TrackEnvelope,
     bpm: float | None,
@@ -83,8 +86,9 @@ def _grid(
     beats_s: np.ndarray | None,
     downbeats_s: np.ndarray | None,
     cfg: StructureConfig,
-) -> tuple[BeatGrid | None, str | None]:
-    """The beat grid and a caveat, or ``(None, reason)`` when there is none.
+) -> tuple[BeatGrid | None, str | None, Fit | None]:
+    """The beat grid, a caveat and its :func:`beat_phase_fit` when already measured (else ``None``),
+    or ``(None, reason, None)`` when there is none.
 
     Tracked beats (``track_beats``) come first. When they do not follow the music
     (``fit_min_share``: the tracker slipped, e.g. onto the off-beats of a broken beat) and
@@ -93,19 +97,20 @@ def _grid(
     phase is searched within ``fallback_phase_beats`` (the tracker's downbeat may be an off-beat).
     """
     if beats_s is None or np.asarray(beats_s).size < 2:
-        return _tempo_grid(env, bpm, first_downbeat_s, bpm_confidence, cfg)
+        return (*_tempo_grid(env, bpm, first_downbeat_s, bpm_confidence, cfg), None)
     tracked = grid_from_beats(np.asarray(beats_s), cfg.grid, downbeats_s, env.duration_s)
     if not cfg.grid.tempo_fallback or not _has_tempo(bpm):
-        return tracked, None
-    fit = beat_phase_fit(env.onset, env.fps, tracked, cfg.grid)[0]
-    if fit >= cfg.grid.fit_min_share:
-        return tracked, None
+        return tracked, None, None
+    fit = beat_phase_fit(env.onset, env.fps, tracked, cfg.grid)
+    if fit[0] >= cfg.grid.fit_min_share:
+        return tracked, None, fit
     first = float(tracked.downbeats_s[0]) if tracked.downbeats_s.size else first_downbeat_s
     wide = replace(cfg, grid=replace(cfg.grid, coarse_phase_beats=cfg.grid.fallback_phase_beats))  # a slipped tracker may sit on off-beats
     straight, _ = _tempo_grid(env, bpm, first, bpm_confidence, wide)
-    if straight is None or beat_phase_fit(env.onset, env.fps, straight, cfg.grid)[0] <= fit:
-        return tracked, None
-    return straight, "tracked beats do not follow the music: straight grid from the tempo"
+    straight_fit = beat_phase_fit(env.onset, env.fps, straight, cfg.grid) if straight is not None else None
+    if straight_fit is None or straight_fit[0] <= fit[0]:
+        return tracked, None, fit
+    return straight, "tracked beats do not follow the music: straight grid from the tempo", straight_fit
 
 
 def _tempo_grid(
