@@ -160,3 +160,19 @@ def test_digital_silence_has_no_peaks(tmp_path):
     with_tail, _ = fingerprint_file(tmp_path / "tail.wav", CFG)
     alone, _ = fingerprint_file(tmp_path / "song.wav", CFG)
     assert 0 < len(with_tail) <= len(alone) + 10
+
+
+@pytest.mark.parametrize("size", [1, 3, 21, 31, 64])
+def test_running_max_equals_scipy(size):
+    """The doubling running maximum is exactly scipy's constant(-inf)-edge maximum filter, ties
+    and arrays shorter than the window included (the peak test is ``spec == local max``)."""
+    from scipy.ndimage import maximum_filter1d
+
+    from dj_pipeline.fingerprint.landmarks import running_max
+
+    rng = np.random.default_rng(size)
+    for shape in [(50, 40), (3, 7), (1, 1)]:
+        x = rng.integers(0, 6, shape).astype(np.float32)  # few levels: many ties
+        for axis in (0, 1):
+            want = maximum_filter1d(x, size | 1, axis=axis, mode="constant", cval=-np.inf)
+            assert np.array_equal(running_max(x, size, axis), want)

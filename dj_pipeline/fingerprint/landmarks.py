@@ -21,7 +21,6 @@ import os
 import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.ndimage import maximum_filter
 
 from dj_pipeline.config.fingerprint import FingerprintConfig
 
@@ -30,7 +29,8 @@ LANDMARK_BLOCK_CELLS = 1 << 20  # anchor x candidate cells tested at once (bound
 
 
 def log_spectrogram(y: np.ndarray, config: FingerprintConfig) -> np.ndarray:
-    """dB magnitude spectrogram, shape (n_fft // 2 bins, frames), Hann window."""
+    """dB magnitude spectrogram, shape (frames, n_fft // 2 bins), Hann window: time-major, as the
+    peak picker walks it (peaks come out in time order without a transposed copy)."""
     y = np.asarray(y, dtype=np.float32)
     n, hop = config.n_fft, config.hop_length
     if len(y) < n:
@@ -39,24 +39,67 @@ def log_spectrogram(y: np.ndarray, config: FingerprintConfig) -> np.ndarray:
     spec = np.abs(scipy.fft.rfft(frames * np.hanning(n).astype(np.float32), axis=1)[:, 1 : n // 2 + 1])  # float32 FFT
     db = np.log10(spec + np.float32(1e-6))
     db *= np.float32(20.0)
-    return np.ascontiguousarray(db.T)
+    return db
+
+
+def running_max(x: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Centred running maximum of odd ``size`` along ``axis``, ``-inf`` beyond the edges: exactly
+    ``scipy.ndimage.maximum_filter1d(x, size, axis, mode="constant", cval=-inf)``.
+
+    By doubling (a sparse table): the maxima of windows of 2, 4, 8 ... samples, then two
+    overlapping power-of-two windows cover the odd window. Each step is one vectorised
+    ``np.maximum`` over the array, ~5x faster than scipy's per-sample running maximum here.
+    """
+    size = max(1, int(size) | 1)
+    if size == 1:
+        return x.copy()
+    half = size // 2
+    x = np.moveaxis(x, axis, -1)
+    pad = [(0, 0)] * (x.ndim - 1) + [(half, half)]
+    m = np.pad(x, pad, constant_values=-np.inf)  # m[..., i]: max of the `width` samples from i
+    width = 1
+    while 2 * width <= size:
+        m = np.maximum(m[..., :-width], m[..., width:])
+        width *= 2
+    n = x.shape[-1]
+    out = np.maximum(m[..., :n], m[..., size - width : size - width + n])  # [i, i+width) and [i+size-width, i+size)
+    return np.moveaxis(out, -1, axis)
 
 
 def find_peaks(spec_db: np.ndarray, config: FingerprintConfig) -> tuple[np.ndarray, np.ndarray]:
-    """``(frequency bins, frames)`` of the spectrogram's local maxima, in time order; a peak is
-    kept when fewer than ``peaks_per_s`` stronger peaks lie within half a second either side of
-    it -- a sliding window, so an excerpt cut anywhere keeps the same peaks as the full track."""
+    """``(frequency bins, frames)`` of the (frames x bins) spectrogram's local maxima, in time
+    order; a peak is kept when fewer than ``peaks_per_s`` stronger peaks lie within half a second
+    either side of it -- a sliding window, so an excerpt cut anywhere keeps the same peaks as the
+    full track."""
     if spec_db.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    local = maximum_filter(spec_db, size=config.peak_neighborhood, mode="constant", cval=-np.inf)
+    freq_size, time_size = config.peak_neighborhood
+    local = running_max(running_max(spec_db, freq_size, axis=1), time_size, axis=0)
     is_peak = (spec_db == local) & (spec_db > max(spec_db.max() - config.floor_db, config.min_peak_db))
-    frame, freq = np.nonzero(is_peak.T)  # time order
-    value = spec_db[freq, frame]
+    frame, freq = np.nonzero(is_peak)  # time order
+    value = spec_db[frame, freq]
     half = max(1, int(round(0.5 / config.frame_s)))
+    keep = stronger_within(frame, value, half) < config.peaks_per_s
+    return freq[keep].astype(np.int64), frame[keep].astype(np.int64)
+
+
+def stronger_within(frame: np.ndarray, value: np.ndarray, half: int) -> np.ndarray:
+    """For each peak (``frame`` sorted): how many peaks within ``half`` frames either side are
+    stronger. Vectorised over (peaks x the most peaks any such span holds), in row blocks."""
+    n = frame.size
     lo = np.searchsorted(frame, frame - half, side="left")
     hi = np.searchsorted(frame, frame + half, side="right")
-    keep = np.array([int((value[a:b] > v).sum()) < config.peaks_per_s for a, b, v in zip(lo, hi, value)], dtype=bool)
-    return freq[keep].astype(np.int64), frame[keep].astype(np.int64)
+    counts = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return counts
+    span = int((hi - lo).max())
+    rows_per_block = max(1, LANDMARK_BLOCK_CELLS // span)
+    for a in range(0, n, rows_per_block):
+        i = np.arange(a, min(n, a + rows_per_block))
+        j = lo[i, None] + np.arange(span)[None, :]
+        inside = j < hi[i, None]
+        counts[i] = ((value[np.minimum(j, n - 1)] > value[i, None]) & inside).sum(axis=1)
+    return counts
 
 
 def landmarks(freq: np.ndarray, frame: np.ndarray, config: FingerprintConfig) -> tuple[np.ndarray, np.ndarray]:
