@@ -119,3 +119,32 @@ def test_the_folder_of_a_killed_ingest_is_removed(tmp_path):
     (dead / "x").write_bytes(b"0" * 10)
     with decode_cache(scratch, SR, max_mb=64) as folder:
         assert folder.is_dir() and not dead.exists()
+
+
+def test_an_envelope_is_computed_once_per_ingest_and_identical(track, tmp_path, monkeypatch):
+    """The windows and the structure stage both take a file's envelope: inside the cache the
+    second gets the first one's arrays (bit for bit, no decode); a damaged entry is recomputed."""
+    import dj_pipeline.windows.envelope as envelope
+    from dj_pipeline.config.windows import EnvelopeConfig
+
+    path, _ = track
+    config = EnvelopeConfig(sr=SR, block_s=BLOCK_S)
+    plain = envelope.compute_envelope(path, config)
+    computed = []
+    real = envelope._envelope_curves
+    monkeypatch.setattr(envelope, "_envelope_curves", lambda *a: computed.append(1) or real(*a))
+    with decode_cache(tmp_path / "scratch", SR, max_mb=64) as folder:
+        first = envelope.compute_envelope(path, config)
+        second = envelope.compute_envelope(path, config)
+        assert len(computed) == 1
+        other = envelope.compute_envelope(path, EnvelopeConfig(sr=SR, block_s=BLOCK_S, hop_length=256))  # other settings: own entry
+        assert len(computed) == 2 and other.onset.size > 1.9 * first.onset.size
+        for entry in folder.glob("*.npz"):
+            entry.write_bytes(b"damaged")
+        third = envelope.compute_envelope(path, config)
+        assert len(computed) == 3
+    for env in (first, second, third):
+        assert env.duration_s == plain.duration_s and env.fps == plain.fps
+        assert all(np.array_equal(getattr(env, k), getattr(plain, k)) for k in ("onset", "rms_db", "low_db"))
+    envelope.compute_envelope(path, config)  # outside an ingest: always computed
+    assert len(computed) == 4

@@ -101,12 +101,7 @@ class ActiveCache:
             writer.commit()
 
     def _entry(self, path: str | os.PathLike) -> Path | None:
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None
-        key = f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0{self.sr}"
-        return self.folder / hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()
+        return _entry_path(self.folder, path, str(self.sr))
 
     def _room(self) -> bool:
         try:
@@ -126,6 +121,45 @@ def active_cache(sr: int) -> ActiveCache | None:
     except ValueError:
         return None
     return ActiveCache(Path(folder), int(sr), max_mb * 1e6) if max_mb > 0 and os.path.isdir(folder) else None
+
+
+def memoized(path: str | os.PathLike, tag: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """``compute()`` (named arrays derived from the file at ``path``) once per file per ingest.
+
+    Two stages of a batch derive the very same curves from a file (the windows stage and the
+    structure stage both take its envelope); inside :func:`decode_cache` the first saves them
+    beside the decoded samples (``tag`` names the computation and its settings) and the second
+    loads them: the same arrays, bit for bit, for a fraction of the cost. Outside an ingest, or
+    when the entry cannot be read or written, ``compute()`` simply runs.
+    """
+    folder = os.environ.get(ENV_DIR)
+    entry = _entry_path(Path(folder), path, tag) if folder and os.path.isdir(folder) else None
+    if entry is not None:
+        try:
+            with np.load(entry.with_suffix(".npz")) as saved:
+                return {k: saved[k] for k in saved.files}
+        except (OSError, ValueError, EOFError, KeyError):  # absent or damaged: compute again
+            pass
+    result = compute()
+    if entry is not None:
+        tmp = entry.with_suffix(".npz.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **result)
+            os.replace(tmp, entry.with_suffix(".npz"))
+        except OSError:
+            tmp.unlink(missing_ok=True)
+    return result
+
+
+def _entry_path(folder: Path, path: str | os.PathLike, tag: str) -> Path | None:
+    """The cache entry of ``path`` (its absolute name, size and mtime) for ``tag``; ``None`` if unreadable."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0{tag}"
+    return folder / hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 class _Writer:

@@ -13,6 +13,7 @@ import librosa
 import numpy as np
 
 from dj_pipeline.audio import iter_blocks
+from dj_pipeline.audio.decode_cache import memoized
 from dj_pipeline.config.windows import EnvelopeConfig
 
 _EPS = 1e-10
@@ -35,7 +36,19 @@ class TrackEnvelope:
 
 
 def compute_envelope(path: str | os.PathLike, config: EnvelopeConfig) -> TrackEnvelope:
-    """Stream ``path`` at ``config.sr`` and return its onset/RMS/low-band curves."""
+    """Stream ``path`` at ``config.sr`` and return its onset/RMS/low-band curves.
+
+    Inside an ingest the curves are computed once per file (the windows and the structure
+    stage both need them): :func:`~dj_pipeline.audio.decode_cache.memoized`.
+    """
+    curves = memoized(path, f"envelope:{config!r}", lambda: _envelope_curves(path, config))
+    return TrackEnvelope(
+        curves["onset"], curves["rms_db"], config.sr / config.hop_length, float(curves["duration_s"]), curves["low_db"],
+        ONSET_N_FFT / (4.0 * config.sr),  # measured: GTZAN downbeats, bench/structure_accuracy.py
+    )  # fmt: skip
+
+
+def _envelope_curves(path: str | os.PathLike, config: EnvelopeConfig) -> dict[str, np.ndarray]:
     curves: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     total_s = 0.0
     for _, block in iter_blocks(path, sr=config.sr, block_s=config.block_s):
@@ -43,7 +56,7 @@ def compute_envelope(path: str | os.PathLike, config: EnvelopeConfig) -> TrackEn
         total_s += block.size / config.sr
     empty = np.zeros(0, np.float32)
     onset, rms_db, low_db = (np.concatenate(c) for c in zip(*curves)) if curves else (empty, empty, empty)
-    return TrackEnvelope(onset, rms_db, config.sr / config.hop_length, total_s, low_db, ONSET_N_FFT / (4.0 * config.sr))  # measured: GTZAN downbeats, bench/structure_accuracy.py
+    return {"onset": onset, "rms_db": rms_db, "low_db": low_db, "duration_s": np.float64(total_s)}
 
 
 def envelope_of_block(y: np.ndarray, sr: int, hop_length: int) -> tuple[np.ndarray, np.ndarray]:
