@@ -37,10 +37,14 @@ def brightness_hz(spectra: Sequence[Spectra]) -> float | None:
         mag = np.sqrt(s.power)
         frame_sum = mag.sum(axis=0)
         ok = frame_sum > EPS
-        if not ok.any():
-            continue
-        centroid = (s.freqs_hz @ mag[:, ok]) / frame_sum[ok]
-        weight = np.sqrt(s.power[:, ok].sum(axis=0))
+        if not ok.all():  # silent frames carry no centroid (and no weight)
+            if not ok.any():
+                continue
+            mag, frame_sum, power = mag[:, ok], frame_sum[ok], s.power[:, ok]
+        else:
+            power = s.power  # no copy: the common case
+        centroid = (s.freqs_hz.astype(np.float32) @ mag) / frame_sum  # float32 matrix-vector product
+        weight = np.sqrt(power.sum(axis=0))
         num += float(centroid @ weight)
         den += float(weight.sum())
     return num / den if den > EPS else None

@@ -23,15 +23,27 @@ T = TypeVar("T")
 
 
 def load_yaml(name: str, path: str | Path | None = None) -> dict[str, Any]:
-    """Load ``<name>.yaml`` from this package, or from ``path`` when given."""
+    """Load ``<name>.yaml`` from this package, or from ``path`` when given.
+
+    Parsed files are kept (keyed by path, size and mtime, so an edited file is read again) and a
+    copy is returned: per-track code may load its config freely (a parse costs ~50 ms).
+    """
     p = Path(path) if path is not None else CONFIG_DIR / (name if name.endswith(".yaml") else f"{name}.yaml")
-    if not p.exists():
-        raise FileNotFoundError(f"config file not found: {p}")
-    with p.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{p}: expected a mapping at the top level")
-    return data
+    try:
+        st = p.stat()
+    except OSError:
+        raise FileNotFoundError(f"config file not found: {p}") from None
+    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _PARSED:
+        with p.open(encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{p}: expected a mapping at the top level")
+        _PARSED[key] = data
+    return copy.deepcopy(_PARSED[key])
+
+
+_PARSED: dict[tuple[str, int, int], dict[str, Any]] = {}
 
 
 def merge(base: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
