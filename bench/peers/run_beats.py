@@ -8,7 +8,8 @@ in ``../shared/peers``, whose helpers it reuses; ``--runners`` or ``$PEERS_RUNNE
 
 Peers: ``madmom`` = RNNDownBeatProcessor + DBNDownBeatTrackingProcessor (beats_per_bar 3 or 4, Böck,
 Krebs & Widmer 2016; models CC BY-NC-SA), ``librosa`` = ``librosa.beat.beat_track`` (Ellis 2007 DP
-at 22050 Hz; beats only), ``essentia`` = RhythmExtractor2013 multifeature ticks (AGPL; beats only).
+at 22050 Hz; beats only), ``essentia`` = RhythmExtractor2013 multifeature ticks (AGPL; beats only),
+``mixxx`` = mixxx-analyzer's beat grid (Queen Mary TempoTrackV2, Mixxx's default analyser; beats only).
 stdout: CSV ``file,beats,downbeats`` (space-separated times in s; blank downbeats = no estimate);
 stderr: ``#time`` lines as the shared runners write them.
 """
@@ -72,7 +73,16 @@ def essentia_tracker():
     return track
 
 
-TRACKERS = {"madmom": madmom_tracker, "librosa": librosa_tracker, "essentia": essentia_tracker}
+def mixxx_tracker():
+    import mixxx_analyzer
+
+    def track(path):
+        return np.asarray(mixxx_analyzer.analyze(path).beatgrid, dtype=np.float64), None
+
+    return track
+
+
+TRACKERS = {"madmom": madmom_tracker, "librosa": librosa_tracker, "essentia": essentia_tracker, "mixxx": mixxx_tracker}
 
 
 def times_text(t):
