@@ -132,8 +132,9 @@ class DspEmbedder:
 
     def _contrast_stats(self, power: np.ndarray) -> np.ndarray:
         c = self.config
-        freqs_hz = librosa.fft_frequencies(sr=self.sr, n_fft=c.n_fft)
-        contrast = spectral_contrast_db(np.sqrt(power), freqs_hz, c.contrast_fmin, c.n_contrast_bands)
+        contrast = librosa.feature.spectral_contrast(
+            S=np.sqrt(power), sr=self.sr, n_fft=c.n_fft, hop_length=c.hop_length, fmin=c.contrast_fmin, n_bands=c.n_contrast_bands
+        )
         return np.concatenate([contrast.mean(axis=1), contrast.std(axis=1)])
 
     def _rhythm_profile(self, onset: np.ndarray) -> tuple[np.ndarray, float]:
@@ -151,33 +152,3 @@ class DspEmbedder:
             seg = ac[lo : min(hi + 1, ac.size)]
             out[i] = seg.max() if seg.size else 0.0
         return out, float(out.max(initial=0.0))
-
-
-def spectral_contrast_db(mag: np.ndarray, freqs_hz: np.ndarray, fmin_hz: float, n_bands: int, quantile: float = 0.02) -> np.ndarray:
-    """Spectral contrast (dB), ``(n_bands + 1, frames)``: librosa's ``spectral_contrast`` (same
-    octave bands, quantile and dB clipping), with the per-band quantiles found by partial sorting.
-
-    ``mag``: magnitude spectrogram ``(bins, frames)``. In each octave band the mean of the strongest
-    and of the weakest ``quantile`` of bins are the peak and the valley; ``np.partition`` on a
-    time-major copy finds them without sorting every column (~5x cheaper than ``np.sort``).
-    """
-    edges = np.zeros(n_bands + 2)
-    edges[1:] = fmin_hz * (2.0 ** np.arange(n_bands + 1))
-    by_frame = np.ascontiguousarray(mag.T)
-    peak = np.zeros((n_bands + 1, by_frame.shape[0]))
-    valley = np.zeros_like(peak)
-    for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
-        band = (freqs_hz >= lo) & (freqs_hz <= hi)
-        idx = np.flatnonzero(band)
-        if k > 0:
-            band[idx[0] - 1] = True  # the bin below the band, as librosa takes it
-        if k == n_bands:
-            band[idx[-1] + 1 :] = True  # the top band runs to Nyquist
-        sub = by_frame[:, band]
-        if k < n_bands:
-            sub = sub[:, :-1]
-        n_q = max(1, int(np.rint(quantile * band.sum())))
-        part = np.partition(sub, sorted({n_q - 1, sub.shape[1] - n_q}), axis=1)
-        valley[k] = part[:, :n_q].mean(axis=1)
-        peak[k] = part[:, -n_q:].mean(axis=1)
-    return librosa.power_to_db(peak) - librosa.power_to_db(valley)
