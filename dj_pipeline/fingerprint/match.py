@@ -60,6 +60,14 @@ class FingerprintIndex:
         q_idx = np.repeat(np.arange(len(q_hash)), counts)
         pos = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         owner = self._owner[pos].astype(np.int64)
+        # a track's votes at its best offset are at most all its votes: tracks with too few votes
+        # in all cannot match, so their votes are not sorted by offset (most of the work)
+        total = np.bincount(owner, minlength=len(self.track_ids))
+        can_match = (total >= self.config.min_aligned) & (total / max(len(q_hash), 1) >= self.config.min_aligned_share)
+        keep = can_match[owner]
+        if not keep.any():
+            return []
+        owner, pos, q_idx = owner[keep], pos[keep], q_idx[keep]
         offset = self._time[pos].astype(np.int64) - q_time[q_idx]
         return self._best_offsets(owner, offset, len(q_hash), set(exclude))
 
