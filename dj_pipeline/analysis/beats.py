@@ -7,7 +7,7 @@ bounded by the block size plus a few small curves per frame (a 2-hour mix never 
 
 1. Envelope (:func:`stream_beat_envelope`): a short-window (46 ms) log-mel spectral flux at ~86
    frames/s, its low band (kick) and a coarse band-energy curve (for harmonic/timbral change).
-2. Beats (:func:`track_beats`): dynamic programming (Ellis 2007, librosa's implementation) on the
+2. Beats (:func:`track_beats`): dynamic programming (Ellis 2007, librosa's tracker, :mod:`.beat_dp`) on the
    flux at the tempo the analysis chose, made time-varying by a local tempo curve (each
    ``local_window_s`` is searched within ``local_search_pct`` of the global tempo), so a tempo
    change bends the grid instead of breaking it. Where the drums stop (a breakdown) the onsets are
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 
+from dj_pipeline.analysis.beat_dp import beat_frames
 from dj_pipeline.analysis.frontend import EPS, mel_basis
 from dj_pipeline.analysis.tempo import comb_salience, detrended_onset, onset_acf
 from dj_pipeline.audio import iter_blocks
@@ -214,11 +215,7 @@ def track_beats(env: BeatEnvelope, bpm: float | None, cfg: BeatsConfig) -> BeatT
     if bpm is None or not bpm > 0:
         return BeatTrack.empty("no beat grid: no tempo")
     tempo = local_tempo_curve(env.onset, env.fps, float(bpm), cfg)
-    hop = cfg.hop_length
-    _, frames = librosa.beat.beat_track(
-        onset_envelope=env.onset, sr=env.fps * hop, hop_length=hop, bpm=tempo, tightness=cfg.tightness, trim=cfg.trim
-    )
-    frames = np.asarray(frames, dtype=np.int64)
+    frames = beat_frames(env.onset, env.fps, tempo, cfg.tightness, cfg.trim)
     if frames.size == 0:
         return BeatTrack.empty("no beat grid: the tracker found no beats")
     first = downbeat_phase(env, frames, cfg)
