@@ -29,6 +29,7 @@ from dj_pipeline.analysis.beat_dp import beat_frames
 from dj_pipeline.analysis.frontend import EPS, mel_basis
 from dj_pipeline.analysis.tempo import comb_salience, detrended_onset, onset_acf
 from dj_pipeline.audio import iter_blocks
+from dj_pipeline.audio.stft import stft as short_time_ft
 from dj_pipeline.config.analysis import AnalysisConfig, BeatsConfig
 
 
@@ -86,7 +87,7 @@ class _FluxStream:
             self.carry = x
             return
         self.carry = x[n_frames * cfg.hop_length :]
-        stft = librosa.stft(x[: (n_frames - 1) * cfg.hop_length + cfg.n_fft], n_fft=cfg.n_fft, hop_length=cfg.hop_length, center=False)
+        stft = short_time_ft(x[: (n_frames - 1) * cfg.hop_length + cfg.n_fft], cfg.n_fft, cfg.hop_length, center=False)
         power = stft.real**2 + stft.imag**2
         log_mel = 10.0 * np.log10(np.maximum(self.fb @ power, EPS))
         log_mel = np.maximum(log_mel, cfg.floor_db).astype(np.float32)

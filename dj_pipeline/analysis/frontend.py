@@ -15,6 +15,7 @@ import librosa
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from dj_pipeline.audio.stft import stft as short_time_ft
 from dj_pipeline.config.analysis import AnalysisConfig
 
 EPS = 1e-10
@@ -87,7 +88,7 @@ def short_window_onsets(y: np.ndarray, sr: int, config: AnalysisConfig, n_frames
     Returns the full-band envelope and the "body" envelope (bands below ``tempo.beat_max_hz``:
     kicks and snares without the hats, which sit on the off-beats as often as on the beats).
     """
-    stft = librosa.stft(y, n_fft=config.onset_n_fft, hop_length=config.hop_length, center=True)
+    stft = short_time_ft(y, config.onset_n_fft, config.hop_length)
     power = (stft.real**2 + stft.imag**2).astype(np.float32)
     fb, freqs = mel_basis(sr, config.onset_n_fft, config.onset_n_mels, config.onset_fmin_hz)
     log_mel = 10.0 * np.log10(np.maximum(fb @ power, EPS * 1e-2))
@@ -106,7 +107,7 @@ def compute_spectra(y: np.ndarray, sr: int, config: AnalysisConfig) -> Spectra:
     n_fft = config.n_fft
     if y.size < n_fft:
         y = np.pad(y, (0, n_fft - y.size))
-    stft = librosa.stft(y, n_fft=n_fft, hop_length=config.hop_length, center=True)
+    stft = short_time_ft(y, n_fft, config.hop_length)
     power = (stft.real**2 + stft.imag**2).astype(np.float32)
     fb, mel_freqs = mel_basis(sr, n_fft, config.n_mels, config.mel_fmin_hz)
     mel = fb @ power

@@ -29,6 +29,7 @@ from dataclasses import asdict
 import librosa
 import numpy as np
 
+from dj_pipeline.audio.stft import stft
 from dj_pipeline.config.embeddings import DspConfig, EmbeddingsConfig, load_embeddings_config
 from dj_pipeline.embeddings.base import EmbedderInfo, l2_normalize, prepare_windows
 
@@ -115,7 +116,7 @@ class DspEmbedder:
     # ----------------------------------------------------------------------------------------
     def _power_spectrogram(self, y: np.ndarray) -> np.ndarray:
         c = self.config
-        spec = librosa.stft(y, n_fft=c.n_fft, hop_length=c.hop_length, window=self._window, center=True)
+        spec = stft(y, c.n_fft, c.hop_length, window=self._window)
         return (spec.real**2 + spec.imag**2).astype(np.float32)
 
     def _mfcc_stats(self, mel_db: np.ndarray) -> np.ndarray:

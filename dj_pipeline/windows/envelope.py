@@ -12,12 +12,15 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 
+from dj_pipeline.analysis.frontend import mel_basis
 from dj_pipeline.audio import iter_blocks
 from dj_pipeline.audio.decode_cache import memoized
+from dj_pipeline.audio.stft import stft
 from dj_pipeline.config.windows import EnvelopeConfig
 
 _EPS = 1e-10
 ONSET_N_FFT = 2048  # librosa's onset_strength default; shortened for a short last block
+ENVELOPE_N_MELS = 128  # librosa's melspectrogram default
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ def block_curves(y: np.ndarray, sr: int, hop_length: int, low_max_hz: float) -> 
     if y.size < 2 * hop_length:
         return np.zeros(n_frames, np.float32), np.full(n_frames, -120.0, np.float32), np.full(n_frames, -120.0, np.float32)
     n_fft = min(ONSET_N_FFT, 1 << (y.size.bit_length() - 1))  # a power of two that fits the block
-    mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=n_fft, hop_length=hop_length)
+    spec = stft(y, n_fft, hop_length)
+    mel = mel_basis(sr, n_fft, ENVELOPE_N_MELS, 0.0)[0] @ (spec.real**2 + spec.imag**2)  # librosa's melspectrogram defaults
     onset = librosa.onset.onset_strength(S=librosa.power_to_db(mel), sr=sr, hop_length=hop_length, n_fft=n_fft)
     low_bins = librosa.mel_frequencies(n_mels=mel.shape[0] + 2, fmax=sr / 2.0)[1:-1] <= low_max_hz
     low = mel[low_bins].sum(axis=0) if low_bins.any() else mel[:1].sum(axis=0)
