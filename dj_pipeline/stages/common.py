@@ -104,6 +104,8 @@ def run_per_track(
         results = [saved.get(str(getattr(t, "track_id", ""))) for t in items]
     todo = [i for i, r in enumerate(results) if r is None]
     n_workers = min(resolve_workers(workers), max(1, len(todo) // max(1, min_tracks_per_worker)))
+    if n_workers > 1:  # longest first: the last tracks to finish are short ones, so no worker idles long at the end
+        todo.sort(key=lambda i: -_seconds(items[i]))
     now = datetime.now(timezone.utc)
     bar = stage_bar(stage, len(items), len(items) - len(todo), show_progress)  # ticks per finished track
     for j, result in _results(fn, [items[i] for i in todo], n_workers):
@@ -147,6 +149,15 @@ def _results(fn: Callable[[Any], Iterable[dict]], items: list[Any], n_workers: i
         for i, item in enumerate(items):
             if i not in finished:
                 yield i, process_track(fn, item)
+
+
+def _seconds(track: Any) -> float:
+    """A track's length for scheduling (0 when unknown)."""
+    try:
+        seconds = float(getattr(track, "duration_s", 0.0) or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+    return seconds if seconds == seconds else 0.0  # NaN: unknown
 
 
 def _error(track: Any, stage: str, message: str, now: datetime, transient: bool) -> dict:
