@@ -9,12 +9,12 @@ run on the small log-mel matrix (64 bands) with ``np.partition`` over sliding wi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import librosa
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from dj_pipeline.audio.stft import mel_basis
 from dj_pipeline.audio.stft import stft as short_time_ft
 from dj_pipeline.config.analysis import AnalysisConfig
 
@@ -50,14 +50,6 @@ class Spectra:
     @property
     def n_frames(self) -> int:
         return int(self.power.shape[1])
-
-
-@lru_cache(maxsize=8)
-def mel_basis(sr: int, n_fft: int, n_mels: int, fmin_hz: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cached mel filterbank (float32) and its band centre frequencies."""
-    fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin_hz, fmax=sr / 2.0)
-    centres = librosa.mel_frequencies(n_mels=n_mels + 2, fmin=fmin_hz, fmax=sr / 2.0)[1:-1]
-    return fb.astype(np.float32), centres
 
 
 def median_filter_axis(x: np.ndarray, size: int, axis: int) -> np.ndarray:

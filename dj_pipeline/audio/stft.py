@@ -15,7 +15,6 @@ from functools import lru_cache
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 from numpy.lib.stride_tricks import sliding_window_view
 
 BLOCK_SAMPLES = 1 << 21  # frames x n_fft samples windowed and transformed at a time (8 MB of float32)
@@ -23,8 +22,9 @@ BLOCK_SAMPLES = 1 << 21  # frames x n_fft samples windowed and transformed at a 
 
 @lru_cache(maxsize=16)
 def periodic_hann(n_fft: int, dtype: str = "float32") -> np.ndarray:
-    """The periodic ("FFT") Hann window of ``n_fft`` samples, as librosa's ``get_window("hann")``."""
-    window = scipy.signal.get_window("hann", n_fft, fftbins=True).astype(dtype)
+    """The periodic ("FFT") Hann window of ``n_fft`` samples, as librosa's ``get_window("hann")``
+    (the same float32 values; computed here so that importing this module stays light)."""
+    window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)).astype(dtype)
     window.flags.writeable = False
     return window
 
@@ -49,3 +49,14 @@ def stft(y: np.ndarray, n_fft: int, hop_length: int, window: np.ndarray | None =
     for a in range(0, frames.shape[0], rows):
         out[a : a + rows] = scipy.fft.rfft(frames[a : a + rows] * w, axis=1)
     return out.T
+
+
+@lru_cache(maxsize=8)
+def mel_basis(sr: int, n_fft: int, n_mels: int, fmin_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cached mel filterbank (float32, librosa's: Slaney scale and norm, up to Nyquist) and its band
+    centre frequencies (Hz)."""
+    import librosa  # noqa: PLC0415 - at first use: importing this module stays light
+
+    fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin_hz, fmax=sr / 2.0)
+    centres = librosa.mel_frequencies(n_mels=n_mels + 2, fmin=fmin_hz, fmax=sr / 2.0)[1:-1]
+    return fb.astype(np.float32), centres

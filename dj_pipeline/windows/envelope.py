@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 
-from dj_pipeline.analysis.frontend import mel_basis
 from dj_pipeline.audio import iter_blocks
 from dj_pipeline.audio.decode_cache import memoized
-from dj_pipeline.audio.stft import stft
+from dj_pipeline.audio.stft import mel_basis, stft
 from dj_pipeline.config.windows import EnvelopeConfig
 
 _EPS = 1e-10
