@@ -31,12 +31,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
 from scipy.ndimage import uniform_filter1d
 
 from dj_pipeline.analysis.frontend import EPS
 from dj_pipeline.analysis.key_model import KeyModel, key_logits, key_probabilities
 from dj_pipeline.analysis.profiles import key_templates, learned_model
+from dj_pipeline.audio.stft import stft
 from dj_pipeline.config.analysis import KeyConfig
 from dj_pipeline.music.keys import camelot_code, key_name
 
@@ -76,9 +76,8 @@ def spectral_peaks(y: np.ndarray, sr: int, cfg: KeyConfig) -> Peaks:
     n_fft, hop = cfg.n_fft, cfg.hop_length
     if y.size < n_fft:
         y = np.pad(y, (0, n_fft - y.size))
-    n_frames = 1 + (y.size - n_fft) // hop
-    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop][:n_frames]
-    mag = np.abs(scipy.fft.rfft(frames * np.hanning(n_fft).astype(np.float32), axis=1)).T  # (bins, frames); scipy's FFT: 3x numpy's here
+    mag = np.abs(stft(y, n_fft, hop, window=np.hanning(n_fft).astype(np.float32), center=False))  # (bins, frames)
+    n_frames = mag.shape[1]
     bin_hz = sr / n_fft
     lo = max(2, int(np.floor(cfg.fmin_hz / bin_hz)))
     hi = min(mag.shape[0] - 2, int(np.ceil(cfg.fmax_hz / bin_hz)))

@@ -19,9 +19,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import scipy.fft
-from numpy.lib.stride_tricks import sliding_window_view
 
+from dj_pipeline.audio.stft import stft
 from dj_pipeline.config.fingerprint import FingerprintConfig
 
 DF_OFFSET = 64  # df (-63..63) is stored as df + 64 in 7 bits
@@ -35,8 +34,7 @@ def log_spectrogram(y: np.ndarray, config: FingerprintConfig) -> np.ndarray:
     n, hop = config.n_fft, config.hop_length
     if len(y) < n:
         y = np.pad(y, (0, n - len(y)))
-    frames = sliding_window_view(y, n)[::hop]  # a view: no (frames x n) index array, no copy until windowed
-    spec = np.abs(scipy.fft.rfft(frames * np.hanning(n).astype(np.float32), axis=1)[:, 1 : n // 2 + 1])  # float32 FFT
+    spec = np.abs(stft(y, n, hop, window=np.hanning(n).astype(np.float32), center=False).T[:, 1 : n // 2 + 1])  # (frames, bins)
     db = np.log10(spec + np.float32(1e-6))
     db *= np.float32(20.0)
     return db
