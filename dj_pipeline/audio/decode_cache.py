@@ -113,14 +113,20 @@ class ActiveCache:
 
 def active_cache(sr: int) -> ActiveCache | None:
     """The cache of the current ingest when it holds audio at ``sr``, else ``None``."""
-    folder = os.environ.get(ENV_DIR)
-    if not folder or os.environ.get(ENV_SR) != str(int(sr)):
+    folder = _active_folder()
+    if folder is None or os.environ.get(ENV_SR) != str(int(sr)):
         return None
     try:
         max_mb = float(os.environ.get(ENV_MAX_MB, "0"))
     except ValueError:
         return None
-    return ActiveCache(Path(folder), int(sr), max_mb * 1e6) if max_mb > 0 and os.path.isdir(folder) else None
+    return ActiveCache(folder, int(sr), max_mb * 1e6) if max_mb > 0 else None
+
+
+def _active_folder() -> Path | None:
+    """The current ingest's cache folder (from the environment, so spawned workers see it), if reachable."""
+    folder = os.environ.get(ENV_DIR)
+    return Path(folder) if folder and os.path.isdir(folder) else None
 
 
 def memoized(path: str | os.PathLike, tag: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -132,8 +138,8 @@ def memoized(path: str | os.PathLike, tag: str, compute: Callable[[], dict[str, 
     loads them: the same arrays, bit for bit, for a fraction of the cost. Outside an ingest, or
     when the entry cannot be read or written, ``compute()`` simply runs.
     """
-    folder = os.environ.get(ENV_DIR)
-    entry = _entry_path(Path(folder), path, tag) if folder and os.path.isdir(folder) else None
+    folder = _active_folder()
+    entry = _entry_path(folder, path, tag) if folder is not None else None
     if entry is not None:
         try:
             with np.load(entry.with_suffix(".npz")) as saved:

@@ -175,7 +175,7 @@ class _Scan:
         self.rebatch: set[str] = set()  # kept ids analysed again: edited, forced or retried
         self.result = ScanResult(catalog=pd.DataFrame(), errors=pd.DataFrame())
 
-    def error(self, path: Path, message: str, st: os.stat_result | None = None, transient: bool = False) -> dict:
+    def error(self, path: str | Path, message: str, st: os.stat_result | None = None, transient: bool = False) -> dict:
         old = self.prev_scan_err.get(str(path))
         same = old is not None and old.error == message
         retries = int(value(old, "retries", 0)) + 1 if old is not None and transient else 0
@@ -188,12 +188,12 @@ class _Scan:
         try:
             st = os.stat(key)
         except OSError as exc:
-            self.errors.append(self.error(Path(key), f"cannot stat file ({os_error_words(exc)})", transient=True))
+            self.errors.append(self.error(key, f"cannot stat file ({os_error_words(exc)})", transient=True))
             return
         old_err = self.prev_scan_err.get(key)
         unchanged_err = old_err is not None and old_err.size_bytes == st.st_size and old_err.mtime == st.st_mtime
         if unchanged_err and not should_retry(old_err, self.options, self.config):
-            self.errors.append(self.error(Path(key), old_err.error, st, transient=bool(value(old_err, "transient", False))) | {
+            self.errors.append(self.error(key, old_err.error, st, transient=bool(value(old_err, "transient", False))) | {
                 "retries": int(value(old_err, "retries", 0))})  # fmt: skip
             return
         forced = self.options.forced(key)
