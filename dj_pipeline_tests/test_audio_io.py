@@ -91,3 +91,6 @@ def test_to_mono_averages_the_channels_of_a_transposed_buffer() -> None:
     mono = to_mono(frames.T)
     assert mono.dtype == np.float32 and mono.tolist() == [2.0, 3.0, -1.0]
     assert to_mono(np.array([0.5, 0.25])).tolist() == [0.5, 0.25]  # mono stays as it is
+    surround = np.random.default_rng(0).standard_normal((1000, 5)).astype(np.float32)
+    np.testing.assert_allclose(to_mono(surround.T), surround.mean(axis=1), rtol=0, atol=1e-6)
+    assert not np.shares_memory(to_mono(surround[:, :1].T), surround)  # one channel: a copy, never a view

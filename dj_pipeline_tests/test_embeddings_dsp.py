@@ -246,3 +246,20 @@ def test_get_embedder_backends(tmp_path: Path) -> None:
         get_embedder("word2vec")
     with pytest.raises(ValueError, match="unknown EmbeddingsConfig"):
         load_embeddings_config(overrides={"bakend": "dsp"})
+
+
+@pytest.mark.parametrize(("sr", "n_fft", "fmin", "n_bands"), [(SR, 2048, 100.0, 6), (22050, 1024, 200.0, 4), (16000, 512, 50.0, 6)])
+def test_octave_contrast_equals_librosa(sr: int, n_fft: int, fmin: float, n_bands: int) -> None:
+    import librosa
+
+    from dj_pipeline.audio.stft import stft
+    from dj_pipeline.embeddings.dsp import octave_contrast_db
+
+    y = four_on_floor(126.0, seed=3, dur_s=6.0) + ambient_pad(seed=4, dur_s=6.0)
+    mag = np.abs(stft(librosa.resample(y, orig_sr=SR, target_sr=sr) if sr != SR else y, n_fft, n_fft // 4))
+    ours = octave_contrast_db(mag, sr, n_fft, fmin, n_bands)
+    theirs = librosa.feature.spectral_contrast(S=mag, sr=sr, n_fft=n_fft, fmin=fmin, n_bands=n_bands)
+    assert ours.shape == theirs.shape and np.ptp(theirs) > 10.0
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-4)
+    with pytest.raises(ValueError, match="Nyquist"):
+        octave_contrast_db(mag, sr, n_fft, sr / 8, n_bands)

@@ -100,7 +100,7 @@ def compute_spectra(y: np.ndarray, sr: int, config: AnalysisConfig) -> Spectra:
     if y.size < n_fft:
         y = np.pad(y, (0, n_fft - y.size))
     stft = short_time_ft(y, n_fft, config.hop_length)
-    power = (stft.real**2 + stft.imag**2).astype(np.float32)
+    power = (stft.real**2 + stft.imag**2).astype(np.float32, copy=False)
     fb, mel_freqs = mel_basis(sr, n_fft, config.n_mels, config.mel_fmin_hz)
     mel = fb @ power
     log_mel = 10.0 * np.log10(np.maximum(mel, EPS * 1e-2))

@@ -90,18 +90,17 @@ def pitch_motion(spec: Spectra, cfg: VocalConfig) -> tuple[int, int]:
     band = np.flatnonzero((spec.freqs_hz >= lo) & (spec.freqs_hz < hi))
     if band.size < 8 or spec.n_frames < 2:
         return 0, 0
-    p = spec.power[band[0] - 1 : band[-1] + 2].astype(np.float64)
-    log_p = np.log(p + EPS)
+    p = spec.power[band[0] - 1 : band[-1] + 2]  # float32; only the values it reads become float64
     centre = p[1:-1]
     k = np.argpartition(centre, -cfg.peaks_per_frame, axis=0)[-cfg.peaks_per_frame :]  # (K, frames)
     t = np.arange(spec.n_frames)[None, :]
-    a, b, c = log_p[k, t], log_p[k + 1, t], log_p[k + 2, t]
+    a, b, c = (np.log(p[rows, t].astype(np.float64) + EPS) for rows in (k, k + 1, k + 2))
     denom = a - 2 * b + c
     shift = np.where(np.abs(denom) > EPS, 0.5 * (a - c) / np.where(np.abs(denom) > EPS, denom, 1.0), 0.0)
     hz = (band[0] + k + np.clip(shift, -0.5, 0.5)) * spec.freqs_hz[1]
     mel_band = np.clip(np.searchsorted(spec.mel_freqs_hz, hz), 0, spec.mel_freqs_hz.size - 1)
     harmonic_share = spec.harmonic[mel_band, t] / (spec.mel[mel_band, t] + EPS)  # kick sweeps are percussive
-    is_peak = (b > a) & (b >= c) & (centre[k, t] > cfg.peak_ratio * centre.mean(axis=0, keepdims=True)) & (harmonic_share >= 0.5)
+    is_peak = (b > a) & (b >= c) & (centre[k, t].astype(np.float64) > cfg.peak_ratio * centre.mean(axis=0, dtype=np.float64, keepdims=True)) & (harmonic_share >= 0.5)
     cents = 1200.0 * np.log2(np.maximum(hz, EPS))
     cents = np.where(is_peak, cents, np.nan)
     diff = np.abs(cents[:, None, 1:] - cents[None, :, :-1])  # (K now, K before, frames - 1)

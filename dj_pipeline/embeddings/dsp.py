@@ -117,7 +117,7 @@ class DspEmbedder:
     def _power_spectrogram(self, y: np.ndarray) -> np.ndarray:
         c = self.config
         spec = stft(y, c.n_fft, c.hop_length, window=self._window)
-        return (spec.real**2 + spec.imag**2).astype(np.float32)
+        return (spec.real**2 + spec.imag**2).astype(np.float32, copy=False)
 
     def _mfcc_stats(self, mel_db: np.ndarray) -> np.ndarray:
         mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=self.config.n_mfcc)[1:]
@@ -133,9 +133,7 @@ class DspEmbedder:
 
     def _contrast_stats(self, power: np.ndarray) -> np.ndarray:
         c = self.config
-        contrast = librosa.feature.spectral_contrast(
-            S=np.sqrt(power), sr=self.sr, n_fft=c.n_fft, hop_length=c.hop_length, fmin=c.contrast_fmin, n_bands=c.n_contrast_bands
-        )
+        contrast = octave_contrast_db(np.sqrt(power), self.sr, c.n_fft, c.contrast_fmin, c.n_contrast_bands)
         return np.concatenate([contrast.mean(axis=1), contrast.std(axis=1)])
 
     def _rhythm_profile(self, onset: np.ndarray) -> tuple[np.ndarray, float]:
@@ -153,3 +151,32 @@ class DspEmbedder:
             seg = ac[lo : min(hi + 1, ac.size)]
             out[i] = seg.max() if seg.size else 0.0
         return out, float(out.max(initial=0.0))
+
+
+def octave_contrast_db(magnitude: np.ndarray, sr: int, n_fft: int, fmin_hz: float, n_bands: int, quantile: float = 0.02) -> np.ndarray:
+    """Spectral contrast ``(n_bands + 1, frames)`` in dB: librosa's ``spectral_contrast`` (Jiang et al.
+    2002), the same octave bands and quantile, for a magnitude spectrogram ``(1 + n_fft // 2, frames)``.
+
+    librosa sorts each band along the frequency axis of the bins-by-frames matrix, a strided axis;
+    sorting rows of one frames-by-bins copy is ~2x faster (equal to librosa's within 1e-5 dB: only the
+    float32 summation order of the quantile means differs).
+    """
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    edges = np.zeros(n_bands + 2)
+    edges[1:] = fmin_hz * 2.0 ** np.arange(n_bands + 1)
+    if np.any(edges[:-1] >= 0.5 * sr):
+        raise ValueError(f"contrast bands from {fmin_hz} Hz over {n_bands} octaves pass the Nyquist frequency")
+    by_frame = np.ascontiguousarray(magnitude.T)
+    valley = np.zeros((n_bands + 1, by_frame.shape[0]))
+    peak = np.zeros_like(valley)
+    for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        inside = np.flatnonzero((freqs >= lo) & (freqs <= hi))
+        first = inside[0] - 1 if k > 0 else inside[0]  # each band also takes the bin below it ...
+        stop = freqs.size if k == n_bands else inside[-1] + 1  # ... and the top band every bin above
+        n = int(max(np.rint(quantile * (stop - first)), 1))
+        if k < n_bands:
+            stop -= 1  # ... but not its own top bin, which the next band takes
+        ranked = np.sort(by_frame[:, first:stop], axis=1)
+        valley[k] = ranked[:, :n].mean(axis=1)
+        peak[k] = ranked[:, -n:].mean(axis=1)
+    return librosa.power_to_db(peak) - librosa.power_to_db(valley)
