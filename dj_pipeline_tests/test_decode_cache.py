@@ -139,7 +139,7 @@ def test_an_envelope_is_computed_once_per_ingest_and_identical(track, tmp_path, 
         assert len(computed) == 1
         other = envelope.compute_envelope(path, EnvelopeConfig(sr=SR, block_s=BLOCK_S, hop_length=256))  # other settings: own entry
         assert len(computed) == 2 and other.onset.size > 1.9 * first.onset.size
-        for entry in folder.glob("*.npz"):
+        for entry in folder.glob("*.memo"):
             entry.write_bytes(b"damaged")
         third = envelope.compute_envelope(path, config)
         assert len(computed) == 3
@@ -148,3 +148,37 @@ def test_an_envelope_is_computed_once_per_ingest_and_identical(track, tmp_path, 
         assert all(np.array_equal(getattr(env, k), getattr(plain, k)) for k in ("onset", "rms_db", "low_db"))
     envelope.compute_envelope(path, config)  # outside an ingest: always computed
     assert len(computed) == 4
+
+
+def test_windows_are_decoded_once_for_every_rate_and_equal_a_plain_read(track, tmp_path, monkeypatch):
+    """The features (analysis rate) and the embedder (its own rate) read the same windows: inside an
+    ingest the spans are decoded once at the file's rate, and each rate gets the samples a read
+    without the cache gives, bit for bit; past the budget nothing is saved; damage is decoded again."""
+    import dj_pipeline.windows.read as window_read
+
+    path = track[0].with_suffix(".flac")  # compressed: worth a cache entry (a WAV span is simply read again)
+    sf.write(path, track[1], SR)
+    plain = {sr: read_windows(path, WINDOWS, sr) for sr in (SR, 22050, 8000)}
+    calls = []
+    real = window_read.decode_span
+    monkeypatch.setattr(window_read, "decode_span", lambda *a, **k: calls.append(a[1:]) or real(*a, **k))
+    with decode_cache(tmp_path / "scratch", SR, max_mb=64) as folder:
+        cached = {sr: read_windows(path, WINDOWS, sr) for sr in (SR, 22050, 8000)}
+        assert sorted(calls) == [(2.0, 4.0), (8.5, 2.0)]  # two spans, once each
+        for entry in folder.glob("*.memo"):
+            with open(entry, "r+b") as fh:
+                fh.truncate(entry.stat().st_size // 2)  # a full disk mid-write, a killed copy
+        again = read_windows(path, WINDOWS, 22050)
+        assert len(calls) == 4
+    for sr, windows in plain.items():
+        assert windows.keys() == cached[sr].keys() and all(np.array_equal(windows[k], cached[sr][k]) for k in windows)
+        assert windows["main"].size == 4 * sr
+    assert all(np.array_equal(plain[22050][k], again[k]) for k in again)
+    with decode_cache(tmp_path / "scratch", SR, max_mb=1e-6) as folder:
+        _blocks(path)  # the samples fill the (tiny) budget: spans are decoded by every reader
+        read_windows(path, WINDOWS, SR)
+        read_windows(path, WINDOWS, 22050)
+        assert len(calls) == 8 and not list(folder.glob("*.memo"))
+    with decode_cache(tmp_path / "scratch", SR, max_mb=64) as folder:
+        read_windows(track[0], WINDOWS, SR)  # a WAV: read again by each reader, nothing saved
+        assert len(calls) == 10 and not list(folder.glob("*.memo"))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ ENV_DIR = "DJ_DECODE_CACHE_DIR"
 ENV_SR = "DJ_DECODE_CACHE_SR"
 ENV_MAX_MB = "DJ_DECODE_CACHE_MAX_MB"
 FOLDER_PREFIX = "decoded-"
+MEMO_SUFFIX = ".memo"
 BlockDecoder = Callable[[str | os.PathLike, int, float], Iterator[tuple[float, np.ndarray]]]
 
 
@@ -104,11 +106,7 @@ class ActiveCache:
         return _entry_path(self.folder, path, str(self.sr))
 
     def _room(self) -> bool:
-        try:
-            used = sum(e.stat().st_size for e in os.scandir(self.folder) if e.is_file())
-        except OSError:
-            return False
-        return used < self.max_bytes
+        return _has_room(self.folder, self.max_bytes)
 
 
 def active_cache(sr: int) -> ActiveCache | None:
@@ -116,11 +114,8 @@ def active_cache(sr: int) -> ActiveCache | None:
     folder = _active_folder()
     if folder is None or os.environ.get(ENV_SR) != str(int(sr)):
         return None
-    try:
-        max_mb = float(os.environ.get(ENV_MAX_MB, "0"))
-    except ValueError:
-        return None
-    return ActiveCache(folder, int(sr), max_mb * 1e6) if max_mb > 0 else None
+    max_bytes = _max_bytes()
+    return ActiveCache(folder, int(sr), max_bytes) if max_bytes > 0 else None
 
 
 def _active_folder() -> Path | None:
@@ -129,33 +124,60 @@ def _active_folder() -> Path | None:
     return Path(folder) if folder and os.path.isdir(folder) else None
 
 
+def _max_bytes() -> float:
+    try:
+        return float(os.environ.get(ENV_MAX_MB, "0")) * 1e6
+    except ValueError:
+        return 0.0
+
+
+def _has_room(folder: Path, max_bytes: float) -> bool:
+    """Whether the files in ``folder`` take less than ``max_bytes``."""
+    try:
+        used = sum(e.stat().st_size for e in os.scandir(folder) if e.is_file())
+    except OSError:
+        return False
+    return used < max_bytes
+
+
 def memoized(path: str | os.PathLike, tag: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """``compute()`` (named arrays derived from the file at ``path``) once per file per ingest.
 
     Two stages of a batch derive the very same curves from a file (the windows stage and the
-    structure stage both take its envelope); inside :func:`decode_cache` the first saves them
-    beside the decoded samples (``tag`` names the computation and its settings) and the second
-    loads them: the same arrays, bit for bit, for a fraction of the cost. Outside an ingest, or
-    when the entry cannot be read or written, ``compute()`` simply runs.
+    structure stage both take its envelope; the features and the embedder both read a window's
+    samples); inside :func:`decode_cache` the first saves them beside the decoded samples (``tag``
+    names the computation and its settings) and the second loads them: the same arrays, bit for
+    bit, for a fraction of the cost. Nothing is saved once the folder holds the cache's budget.
+    Outside an ingest, or when the entry cannot be read or written, ``compute()`` simply runs.
     """
     folder = _active_folder()
-    entry = _entry_path(folder, path, tag) if folder is not None else None
-    if entry is not None:
-        try:
-            with np.load(entry.with_suffix(".npz")) as saved:
-                return {k: saved[k] for k in saved.files}
-        except (OSError, ValueError, EOFError, KeyError):  # absent or damaged: compute again
-            pass
+    entry = _entry_path(folder, path, tag).with_suffix(MEMO_SUFFIX) if folder is not None else None
+    saved = _load_memo(entry) if entry is not None else None
+    if saved is not None:
+        return saved
     result = compute()
-    if entry is not None:
-        tmp = entry.with_suffix(".npz.tmp")
+    if entry is not None and _has_room(entry.parent, _max_bytes()):
+        tmp = entry.with_suffix(MEMO_SUFFIX + ".tmp")
         try:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, **result)
-            os.replace(tmp, entry.with_suffix(".npz"))
+            with open(tmp, "wb") as fh:  # pickle: a raw copy of the buffers (np.savez's zip CRCs cost as much as a WAV decode)
+                pickle.dump({k: np.asarray(v) for k, v in result.items()}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, entry)
         except OSError:
             tmp.unlink(missing_ok=True)
     return result
+
+
+def _load_memo(entry: Path) -> dict[str, np.ndarray] | None:
+    """The arrays a :func:`memoized` entry holds; ``None`` when it is absent or damaged (computed again).
+    The entries are this ingest's own files, in a folder only this process's ingest writes to."""
+    try:
+        with open(entry, "rb") as fh:
+            saved = pickle.load(fh)  # noqa: S301 - our own scratch file, written above
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError):
+        return None
+    if not isinstance(saved, dict) or not all(isinstance(v, np.ndarray) for v in saved.values()):
+        return None
+    return saved
 
 
 def _entry_path(folder: Path, path: str | os.PathLike, tag: str) -> Path | None:

@@ -82,6 +82,20 @@ def load_audio(
     resampled to ``sr`` when given (soxr, high quality). Raises :class:`AudioDecodeError` when the
     file cannot be decoded or is shorter than its header claims (truncated).
     """
+    y, native_sr = decode_span(path, offset_s, duration_s, mono)
+    if sr is not None and sr != native_sr:
+        return resample(y, native_sr, sr), int(sr)
+    return y, native_sr
+
+
+def decode_span(
+    path: str | os.PathLike, offset_s: float = 0.0, duration_s: float | None = None, mono: bool = True
+) -> tuple[np.ndarray, int]:
+    """:func:`load_audio` at the file's own rate: ``(y, native_sr)``, non-finite samples zeroed.
+
+    ``load_audio(path, sr, ...)`` is exactly ``resample(decode_span(path, ...), native_sr, sr)``, so a
+    caller that needs one span at several rates decodes it once.
+    """
     path = Path(path)
     _check_file(path)
     if path.suffix.lower() in _PYAV_FIRST:
@@ -97,12 +111,7 @@ def load_audio(
         raise AudioDecodeError("no audio frames could be decoded")
     if not np.all(np.isfinite(y)):
         y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
-    if mono:
-        y = to_mono(y)
-    if sr is not None and sr != native_sr:
-        y = resample(y, native_sr, sr)
-        native_sr = sr
-    return y, int(native_sr)
+    return (to_mono(y) if mono else y), int(native_sr)
 
 
 def iter_blocks(

@@ -50,7 +50,7 @@ class IngestConfig:
     sensor_interval_s: int = 60
     workers: int = 0
     min_tracks_per_worker: int = 4
-    decode_cache_mb: float = 2048.0
+    decode_cache_mb: float = 4096.0
     max_transient_retries: int = 3
     delete_missing_after_days: float | None = 30.0
     executor: str = "local"
