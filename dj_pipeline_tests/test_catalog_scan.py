@@ -134,3 +134,46 @@ def test_duplicate_content_is_catalogued_once(tmp_path: Path) -> None:
 def test_missing_library_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(LibraryUnavailableError, match="library folder not found"):
         scan(tmp_path / "nope")
+
+
+def test_new_and_changed_files_are_hashed_on_threads_and_nothing_else(tmp_path: Path, monkeypatch) -> None:
+    """Only new, changed or forced files are read whole; threads give the rows one thread gives; a
+    file that cannot be read when it is hashed is a transient scan error, and the scan goes on."""
+    import threading
+
+    import dj_pipeline.catalog.scan as scan_module
+
+    lib = tmp_path / "lib"
+    for i in range(6):
+        tone(lib / f"t{i}.wav", 200 + 10 * i, artist=f"A{i}")
+    hashed: list[tuple[str, str]] = []
+    real = scan_module._digests
+
+    def counting(path: str, chunk_bytes: int) -> tuple[str, str]:
+        hashed.append((Path(path).name, threading.current_thread().name))
+        if path.endswith("t4.wav"):
+            raise PermissionError(13, "Permission denied")
+        return real(path, chunk_bytes)
+
+    monkeypatch.setattr(scan_module, "_digests", counting)
+    threaded = scan(lib, hash_threads=3)
+    assert sorted(n for n, _ in hashed) == [f"t{i}.wav" for i in range(6)]
+    assert {t for _, t in hashed} != {threading.current_thread().name}  # read on the pool's threads
+    assert threaded.errors["path"].str.endswith("t4.wav").tolist() == [True]
+    assert "cannot read file (permission denied" in threaded.errors["error"].iloc[0].lower()
+    assert bool(threaded.errors["transient"].iloc[0]) and len(threaded.catalog) == 5
+    monkeypatch.setattr(scan_module, "_digests", real)
+    single = scan(lib, hash_threads=1)
+    keep = ["track_id", "path", "content_hash", "artist", "duration_s"]
+    same = single.catalog[~single.catalog["path"].str.endswith("t4.wav")][keep].reset_index(drop=True)
+    assert same.equals(threaded.catalog[keep].reset_index(drop=True))
+
+    hashed.clear()
+    monkeypatch.setattr(scan_module, "_digests", counting)
+    tone(lib / "t1.wav", 999)  # changed
+    tone(lib / "new.wav", 333)  # new
+    again = scan(lib, single.catalog, single.errors, minutes=1)
+    assert sorted(n for n, _ in hashed) == ["new.wav", "t1.wav"]  # the unchanged four are not read again
+    assert again.summary()["new"] == 1 and again.summary()["changed"] == 1
+    with pytest.raises(ValueError, match="hash_threads"):
+        load_ingest_config(overrides={"hash_threads": 0})

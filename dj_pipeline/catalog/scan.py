@@ -13,9 +13,11 @@ from __future__ import annotations
 import os
 from collections import namedtuple
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -137,10 +139,16 @@ def scan_library(
     except FileNotFoundError:
         raise LibraryUnavailableError(f"library folder not found: {root} (drive not mounted?): nothing changed") from None
     scan = _Scan(root, previous, previous_errors, config, now, options, set(listing.files))
-    for i, path in enumerate(listing.files):
-        if progress:
-            progress(i, len(listing.files))
-        scan.add_file(path)
+    stats = {path: _stat(path) for path in listing.files}
+    to_hash = [p for p, st in stats.items() if not isinstance(st, OSError) and scan.needs_hashing(p, st)]
+    # new and changed files are read whole for their digest: a few threads read and hash ahead of the
+    # loop (hashlib and file reads release the GIL), which takes them in listing order
+    with ThreadPoolExecutor(max_workers=max(1, min(config.hash_threads, len(to_hash)))) as pool:
+        scan.digests = {p: pool.submit(_digests, p, config.hash_chunk_bytes) for p in to_hash}
+        for i, path in enumerate(listing.files):
+            if progress:
+                progress(i, len(listing.files))
+            scan.add_file(path, stats[path])
     for d in listing.odd_dirs:
         scan.errors.append(scan.error(d, "is a directory named like an audio file, not a file"))
     for d, reason in listing.unreadable_dirs:
@@ -155,6 +163,18 @@ def records(df: pd.DataFrame) -> list[tuple]:
         return []
     row = namedtuple("Pandas", [str(c) for c in df.columns], rename=True)  # noqa: PYI024 - as itertuples names it
     return list(map(row._make, zip(*(df[c].tolist() for c in df.columns))))
+
+
+def _stat(path: str) -> os.stat_result | OSError:
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        return exc
+
+
+def _digests(path: str, chunk_bytes: int) -> tuple[str, str]:
+    """``(content id, content hash)`` of a file: its head-and-tail id and the digest of every byte."""
+    return content_id(path, chunk_bytes), file_digest(path)
 
 
 class _Scan:
@@ -173,6 +193,7 @@ class _Scan:
         self.rows: dict[str, dict] = {}
         self.errors: list[dict] = []
         self.rebatch: set[str] = set()  # kept ids analysed again: edited, forced or retried
+        self.digests: dict[str, Future] = {}  # (content id, digest) of new and changed files, hashed ahead
         self.result = ScanResult(catalog=pd.DataFrame(), errors=pd.DataFrame())
 
     def error(self, path: str | Path, message: str, st: os.stat_result | None = None, transient: bool = False) -> dict:
@@ -183,25 +204,33 @@ class _Scan:
                          size_bytes=st.st_size if st else None, mtime=st.st_mtime if st else None,
                          transient=transient, retries=retries)  # fmt: skip
 
-    def add_file(self, key: str) -> None:
-        """The catalog row (or scan error) of the file at ``key`` (an absolute path under the root)."""
-        try:
-            st = os.stat(key)
-        except OSError as exc:
-            self.errors.append(self.error(key, f"cannot stat file ({os_error_words(exc)})", transient=True))
-            return
+    def _kept_error(self, key: str, st: os.stat_result) -> Any:
+        """The previous scan error of an unchanged file that is not retried this time, else ``None``."""
         old_err = self.prev_scan_err.get(key)
         unchanged_err = old_err is not None and old_err.size_bytes == st.st_size and old_err.mtime == st.st_mtime
-        if unchanged_err and not should_retry(old_err, self.options, self.config):
+        return old_err if unchanged_err and not should_retry(old_err, self.options, self.config) else None
+
+    def needs_hashing(self, key: str, st: os.stat_result) -> bool:
+        """Whether :meth:`add_file` reads the file whole: new, changed (size or mtime) or forced."""
+        if self._kept_error(key, st) is not None:
+            return False
+        old = self.prev_by_path.get(key)
+        return old is None or old.size_bytes != st.st_size or old.mtime != st.st_mtime or self.options.forced(key)
+
+    def add_file(self, key: str, st: os.stat_result | OSError) -> None:
+        """The catalog row (or scan error) of the file at ``key`` (an absolute path under the root)."""
+        if isinstance(st, OSError):
+            self.errors.append(self.error(key, f"cannot stat file ({os_error_words(st)})", transient=True))
+            return
+        old_err = self._kept_error(key, st)
+        if old_err is not None:
             self.errors.append(self.error(key, old_err.error, st, transient=bool(value(old_err, "transient", False))) | {
                 "retries": int(value(old_err, "retries", 0))})  # fmt: skip
             return
-        forced = self.options.forced(key)
-        old = self.prev_by_path.get(key)
-        if old is not None and old.size_bytes == st.st_size and old.mtime == st.st_mtime and not forced:
-            row = old._asdict()
+        if not self.needs_hashing(key, st):
+            row = self.prev_by_path[key]._asdict()
         else:
-            row = self._hashed_row(Path(key), st, forced)
+            row = self._hashed_row(Path(key), st, self.options.forced(key))
             if row is None:
                 return
         row.update(path=key, rel_path=key[len(self.root_prefix) :], filename=os.path.basename(key), scanned_at=self.now,
@@ -214,7 +243,8 @@ class _Scan:
     def _hashed_row(self, path: Path, st: os.stat_result, forced: bool) -> dict | None:
         """The row of a file whose size or mtime changed (or that is forced): hashed whole, probed if edited."""
         try:
-            tid, digest = content_id(path, self.config.hash_chunk_bytes), file_digest(path)
+            ahead = self.digests.pop(str(path), None)
+            tid, digest = ahead.result() if ahead is not None else _digests(str(path), self.config.hash_chunk_bytes)
         except OSError as exc:
             self.errors.append(self.error(path, f"cannot read file ({os_error_words(exc)})", st, transient=True))
             return None

@@ -46,6 +46,7 @@ class IngestConfig:
     min_duration_s: float = 5.0
     silence_peak_dbfs: float = -60.0
     hash_chunk_bytes: int = 65536
+    hash_threads: int = 2
     scan_schedule_cron: str = "*/30 * * * *"
     sensor_interval_s: int = 60
     workers: int = 0
@@ -58,6 +59,8 @@ class IngestConfig:
     ray: RayConfig = field(default_factory=RayConfig)
 
     def __post_init__(self) -> None:
+        if self.hash_threads < 1:
+            raise ValueError("hash_threads must be >= 1")
         if self.executor not in EXECUTORS:
             raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, not {self.executor!r}")
 
