@@ -25,6 +25,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
+from functools import lru_cache
 
 import librosa
 import numpy as np
@@ -71,9 +72,20 @@ class DspEmbedder:
         self.sr = int(c.sr)
         self.model = dsp_model_id(c)
         self.dim = sum(n for _, n in dsp_layout(c))
-        self._mel_basis = librosa.filters.mel(sr=self.sr, n_fft=c.n_fft, n_mels=c.n_mels, fmin=c.fmin, fmax=min(c.fmax, self.sr / 2))
-        self._chroma_basis = librosa.filters.chroma(sr=self.sr, n_fft=c.n_fft)
         self._window = np.hanning(c.n_fft + 1)[:-1].astype(np.float32)
+
+    # The filterbanks are made where windows are embedded (once per process), not where the embedder
+    # is made: the ingest's main process only ships it to its workers, and librosa's filters would
+    # cost it ~1.5 s of imports there.
+    @property
+    def _mel_basis(self) -> np.ndarray:
+        c = self.config
+        return _filterbanks(self.sr, c.n_fft, c.n_mels, c.fmin, min(c.fmax, self.sr / 2))[0]
+
+    @property
+    def _chroma_basis(self) -> np.ndarray:
+        c = self.config
+        return _filterbanks(self.sr, c.n_fft, c.n_mels, c.fmin, min(c.fmax, self.sr / 2))[1]
 
     @property
     def info(self) -> EmbedderInfo:
@@ -151,6 +163,15 @@ class DspEmbedder:
             seg = ac[lo : min(hi + 1, ac.size)]
             out[i] = seg.max() if seg.size else 0.0
         return out, float(out.max(initial=0.0))
+
+
+@lru_cache(maxsize=4)
+def _filterbanks(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> tuple[np.ndarray, np.ndarray]:
+    """The mel and chroma filterbanks of the DSP embedder (librosa's), made once per process."""
+    mel = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    chroma = librosa.filters.chroma(sr=sr, n_fft=n_fft)
+    mel.flags.writeable = chroma.flags.writeable = False
+    return mel, chroma
 
 
 def octave_contrast_db(magnitude: np.ndarray, sr: int, n_fft: int, fmin_hz: float, n_bands: int, quantile: float = 0.02) -> np.ndarray:
