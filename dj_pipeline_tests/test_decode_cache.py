@@ -182,3 +182,16 @@ def test_windows_are_decoded_once_for_every_rate_and_equal_a_plain_read(track, t
     with decode_cache(tmp_path / "scratch", SR, max_mb=64) as folder:
         read_windows(track[0], WINDOWS, SR)  # a WAV: read again by each reader, nothing saved
         assert len(calls) == 10 and not list(folder.glob("*.memo"))
+
+
+def test_a_file_that_cannot_be_read_is_computed_and_not_saved(tmp_path):
+    """A file unplugged mid-ingest: no cache entry can be named for it, so the computation runs
+    (and raises what it raises) instead of the cache failing on its own."""
+    from dj_pipeline.audio.decode_cache import memoized
+
+    gone = tmp_path / "gone.flac"
+    with decode_cache(tmp_path / "scratch", SR, max_mb=64) as folder:
+        assert memoized(gone, "tag", lambda: {"x": np.arange(3)})["x"].tolist() == [0, 1, 2]
+        with pytest.raises(AudioDecodeError, match="does not exist"):
+            read_windows(gone, WINDOWS, SR)
+        assert not any(folder.iterdir())

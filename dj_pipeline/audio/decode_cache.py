@@ -151,7 +151,8 @@ def memoized(path: str | os.PathLike, tag: str, compute: Callable[[], dict[str, 
     Outside an ingest, or when the entry cannot be read or written, ``compute()`` simply runs.
     """
     folder = _active_folder()
-    entry = _entry_path(folder, path, tag).with_suffix(MEMO_SUFFIX) if folder is not None else None
+    entry = _entry_path(folder, path, tag) if folder is not None else None  # None too: the file cannot be read
+    entry = entry.with_suffix(MEMO_SUFFIX) if entry is not None else None
     saved = _load_memo(entry) if entry is not None else None
     if saved is not None:
         return saved
