@@ -53,3 +53,41 @@ def test_a_broken_pool_is_replaced_for_the_next_stage():
             list(spawn_iter(_die, [[0, 1]], 2))
         after = _pids()
     assert after and after.isdisjoint(before)  # the dead pool's workers are gone
+
+
+def _cache_folder(_: int) -> str | None:
+    from dj_pipeline.audio.decode_cache import active_cache
+
+    cache = active_cache(11025)
+    return str(cache.folder) if cache is not None else None
+
+
+def _imported(_: int) -> bool:
+    import sys
+
+    return "librosa.feature" in sys.modules
+
+
+def _import_librosa_feature() -> None:
+    import librosa.feature  # noqa: F401
+
+
+def test_workers_warmed_before_a_batch_share_the_pool_and_find_its_decode_cache(tmp_path):
+    """The ingest starts its workers while it scans (before a batch's decode cache exists): they are
+    the pool the stages then use, they ran the warm-up, and they find each batch's cache."""
+    from dj_pipeline.audio.decode_cache import cache_environment, decode_cache
+    from dj_pipeline.stages.pool import _Shared, warm_workers
+
+    assert not warm_workers(2, _import_librosa_feature)  # outside an ingest's block: nothing started
+    with keep_workers(), cache_environment(tmp_path, 11025, 64):
+        assert not warm_workers(1, _import_librosa_feature)  # one worker: the stages run in-process
+        assert warm_workers(2, _import_librosa_feature)
+        warmed = set(_Shared.pool._processes)  # both started by the warm-up calls, before any stage
+        assert len(warmed) == 2 and os.getpid() not in warmed and _pids() <= warmed
+        assert any(ok for _, ok in spawn_iter(_imported, [[0, 1, 2, 3]], 2))  # the warm-up ran there
+        assert {f for _, f in spawn_iter(_cache_folder, [[0, 1]], 2)} == {None}  # no batch yet: no cache
+        for _ in range(2):  # a batch after another: each one's folder, while it exists
+            with decode_cache(tmp_path, 11025, 64) as folder:
+                assert {f for _, f in spawn_iter(_cache_folder, [[0, 1, 2, 3]], 2)} == {str(folder)}
+                assert _pids() <= warmed
+    assert "DJ_DECODE_CACHE_DIR" not in os.environ
