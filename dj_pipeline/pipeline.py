@@ -164,7 +164,7 @@ def run_ingest(
     from dj_pipeline.automation import library_signature
     from dj_pipeline.definitions import defs
     from dj_pipeline.recommend.training import feedback_grew as ranker_feedback_grew
-    from dj_pipeline.audio.decode_cache import cache_environment, decode_cache
+    from dj_pipeline.audio.decode_cache import decode_cache
     from dj_pipeline.config.analysis import load_analysis_config
     from dj_pipeline.config.ingest import load_ingest_config
     from dj_pipeline.stages.pool import keep_workers
@@ -215,17 +215,15 @@ def run_ingest(
         if not result.success:  # pragma: no cover - raise_on_error raises first
             raise RuntimeError(f"materialization of {names} failed")
 
+    with user_errors_unwrapped():
+        run(["track_catalog"], run_config=SCAN_RUN_CONFIG)
+    scan = _last_metadata(instance, "track_catalog")
+    report.scan = scan
+    echo(scan_line(scan))
+    embedding = requested_embedding(embedding_backend, embedding_model)
+    optional = OPTIONAL_BATCH_ASSETS if drum_profiles else ()
     cache_sr, cache_mb = load_analysis_config().sr, load_ingest_config().decode_cache_mb
-    # the stages of every batch share one worker pool, started while the scan hashes new files; its
-    # workers find each batch's decode cache through the environment they are spawned with
-    with keep_workers(), cache_environment(paths.scratch_dir, cache_sr, cache_mb):
-        with user_errors_unwrapped():
-            run(["track_catalog"], run_config=SCAN_RUN_CONFIG)
-        scan = _last_metadata(instance, "track_catalog")
-        report.scan = scan
-        echo(scan_line(scan))
-        embedding = requested_embedding(embedding_backend, embedding_model)
-        optional = OPTIONAL_BATCH_ASSETS if drum_profiles else ()
+    with keep_workers():  # the stages of every batch share one warm worker pool
         for batch, missing in pending_batches(paths, embedding, optional).items():
             echo(f"batch {batch}: {', '.join(missing)}")
             with decode_cache(paths.scratch_dir, cache_sr, cache_mb):  # each file decoded once per batch, not per pass

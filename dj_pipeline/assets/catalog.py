@@ -1,13 +1,11 @@
 """``track_catalog``: scan the library, diff against the last scan, open ingest batches."""
 
-from functools import partial
-
 from dagster import AssetExecutionContext, DataVersion, MaterializeResult, MetadataValue, asset
 
 from dj_pipeline.assets.metadata import content_version, histogram_md, table_preview
 from dj_pipeline.assets.resources import INGEST_BATCHES, DJSettings
 from dj_pipeline.catalog import ScanOptions, scan_library
-from dj_pipeline.config.ingest import IngestConfig, load_ingest_config
+from dj_pipeline.config.ingest import load_ingest_config
 from dj_pipeline.storage import write_parquet_atomic
 from dj_pipeline.storage.tables import ERRORS_ASSET, SCAN_ERRORS_FILE, read_catalog, read_errors
 
@@ -32,7 +30,7 @@ def track_catalog(context: AssetExecutionContext, settings: DJSettings) -> Mater
         force_paths=None if settings.force_paths is None else tuple(settings.force_paths),
         allow_deletions=settings.allow_deletions,
     )
-    result = scan_library(settings.library_dir, previous, previous_errors, config, options=options, on_new_files=partial(_warm_workers, ingest=config))
+    result = scan_library(settings.library_dir, previous, previous_errors, config, options=options)
 
     write_parquet_atomic(result.errors, scan_errors_file)
     write_parquet_atomic(result.catalog, paths.catalog_file)
@@ -64,10 +62,3 @@ def register_batches(context: AssetExecutionContext, batch_keys: list[str]) -> l
     if missing:
         context.instance.add_dynamic_partitions(INGEST_BATCHES.name, missing)
     return missing
-
-
-def _warm_workers(n_new: int, ingest: IngestConfig) -> None:
-    """Inside ``dj ingest``, start the batch's worker pool while the new files are hashed."""
-    from dj_pipeline.stages.common import warm_stage_workers
-
-    warm_stage_workers(n_new, ingest)

@@ -51,31 +51,14 @@ def decode_cache(scratch_dir: str | os.PathLike, sr: int, max_mb: float) -> Iter
         return
     scratch = Path(scratch_dir)
     remove_stale_folders(scratch)
-    with cache_environment(scratch, sr, max_mb) as folder:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:  # the environment names a folder that is not there: no cache
-            yield None
-            return
-        try:
-            yield folder
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextmanager
-def cache_environment(scratch_dir: str | os.PathLike, sr: int, max_mb: float) -> Iterator[Path]:
-    """Point the environment at this process's cache folder under ``scratch_dir`` for the block,
-    whether the folder exists yet or not, and restore it afterwards.
-
-    Workers find the cache through the environment they were spawned with: an ingest that starts
-    its workers before a batch's :func:`decode_cache` (while it scans) wraps the whole run in this,
-    so they see each batch's folder while it exists (the cache is off while it does not).
-    """
-    folder = Path(scratch_dir) / f"{FOLDER_PREFIX}{os.getpid()}"
+    folder = scratch / f"{FOLDER_PREFIX}{os.getpid()}"
     saved = {k: os.environ.get(k) for k in (ENV_DIR, ENV_SR, ENV_MAX_MB)}
-    if max_mb > 0:
-        os.environ.update({ENV_DIR: str(folder), ENV_SR: str(int(sr)), ENV_MAX_MB: str(float(max_mb))})
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        yield None
+        return
+    os.environ.update({ENV_DIR: str(folder), ENV_SR: str(int(sr)), ENV_MAX_MB: str(float(max_mb))})
     try:
         yield folder
     finally:
@@ -84,6 +67,7 @@ def cache_environment(scratch_dir: str | os.PathLike, sr: int, max_mb: float) ->
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def remove_stale_folders(scratch: Path) -> None:

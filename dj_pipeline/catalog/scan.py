@@ -125,14 +125,11 @@ def scan_library(
     now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
     options: ScanOptions | None = None,
-    on_new_files: Callable[[int], object] | None = None,
 ) -> ScanResult:
     """Scan ``root`` against the previous catalog and errors and assign new batches. Reads no audio data.
 
     ``previous_errors``: the current ``ingest_errors`` rows (scan and batch stages). Raises
     :class:`LibraryUnavailableError` (and changes nothing) when the library or a folder of it is gone.
-    ``on_new_files(n)`` is called before the ``n`` new or changed files are read, when there are any
-    (the ingest starts its workers then).
     """
     now = now or datetime.now(timezone.utc)
     options = options or ScanOptions()
@@ -144,8 +141,6 @@ def scan_library(
     scan = _Scan(root, previous, previous_errors, config, now, options, set(listing.files))
     stats = {path: _stat(path) for path in listing.files}
     to_hash = [p for p, st in stats.items() if not isinstance(st, OSError) and scan.needs_hashing(p, st)]
-    if to_hash and on_new_files is not None:
-        on_new_files(len(to_hash))
     # new and changed files are read whole for their digest: a few threads read and hash ahead of the
     # loop (hashlib and file reads release the GIL), which takes them in listing order
     with ThreadPoolExecutor(max_workers=max(1, min(config.hash_threads, len(to_hash)))) as pool:

@@ -22,11 +22,10 @@ from typing import Any
 import pandas as pd
 
 from dj_pipeline.audio import AudioDecodeError
-from dj_pipeline.config.ingest import IngestConfig
 from dj_pipeline.errors import is_transient_failure, os_error_words
 from dj_pipeline.progress import stage_bar
 from dj_pipeline.stages.checkpoint import TrackResult, active_checkpoint
-from dj_pipeline.stages.pool import spawn_iter, spawn_map, warm_workers
+from dj_pipeline.stages.pool import spawn_iter, spawn_map
 from dj_pipeline.storage.tables import ERROR_COLUMNS, error_row
 
 __all__ = ["StageOutput", "TrackRejected", "process_track", "resolve_workers", "run_per_track", "spawn_map"]
@@ -57,31 +56,6 @@ CONTENT_ERRORS = (AudioDecodeError, TrackRejected)  # verdicts on a file's conte
 def resolve_workers(workers: int) -> int:
     """``workers`` processes, or one per CPU core when ``workers <= 0``."""
     return workers if workers > 0 else max(1, os.cpu_count() or 1)
-
-
-# what a stage's worker imports on its first track (librosa's feature and onset modules alone
-# take ~1.5 s): imported by warm_stage_workers while the scan hashes new files
-STAGE_MODULES = (
-    "dj_pipeline.stages.windows_stage", "dj_pipeline.stages.features_stage", "dj_pipeline.stages.embeddings_stage",
-    "dj_pipeline.stages.beats_stage", "dj_pipeline.fingerprint.stage", "dj_pipeline.structure.batch",
-    "dj_pipeline.analysis", "dj_pipeline.analysis.beats", "dj_pipeline.embeddings.dsp", "librosa.onset", "librosa.feature",
-)  # fmt: skip
-
-
-def import_stage_modules() -> None:
-    """Import what the per-track stages use (a worker's warm-up)."""
-    import importlib
-
-    for name in STAGE_MODULES:
-        importlib.import_module(name)
-
-
-def warm_stage_workers(n_tracks: int, ingest: IngestConfig) -> bool:
-    """Start the ingest's worker pool for a batch of ``n_tracks`` ahead of its first stage (see
-    :func:`~dj_pipeline.stages.pool.warm_workers`); only where the stages would use a local pool."""
-    if ingest.executor != "local":
-        return False
-    return warm_workers(min(resolve_workers(ingest.workers), n_tracks // max(1, ingest.min_tracks_per_worker)), import_stage_modules)
 
 
 def process_track(fn: Callable[[Any], Iterable[dict]], track: Any) -> TrackResult:

@@ -89,21 +89,6 @@ def keep_workers() -> Iterator[None]:
             _Shared.thread = None
 
 
-def warm_workers(n_workers: int, warmup: Callable[[], Any]) -> bool:
-    """Start the pool :func:`keep_workers` keeps with ``n_workers`` now and run ``warmup`` (a
-    module-level function: imports) once in each, without waiting: a worker's seconds of imports
-    then overlap the caller's own work (the scan) instead of delaying the first stage. ``False``
-    (nothing started) outside a :func:`keep_workers` block of this thread or below two workers."""
-    if n_workers < 2 or not _Shared.depth or _Shared.thread != threading.get_ident():
-        return False
-    if _Shared.pool is None or _Shared.n_workers != n_workers or getattr(_Shared.pool, "_broken", False):
-        _drop_shared_pool()
-        _Shared.pool, _Shared.n_workers = _pool(n_workers), n_workers
-    for _ in range(n_workers):  # each call finds the started workers busy, so it starts one more
-        _Shared.pool.submit(warmup)
-    return True
-
-
 @contextmanager
 def _borrow_pool(n_workers: int) -> Iterator[ProcessPoolExecutor]:
     """The kept pool when one may be kept here (a broken one is replaced), else a private one."""
