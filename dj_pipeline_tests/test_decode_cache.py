@@ -195,3 +195,18 @@ def test_a_file_that_cannot_be_read_is_computed_and_not_saved(tmp_path):
         with pytest.raises(AudioDecodeError, match="does not exist"):
             read_windows(gone, WINDOWS, SR)
         assert not any(folder.iterdir())
+
+
+def test_the_cache_takes_at_most_half_the_free_space(tmp_path, monkeypatch):
+    """A large budget on a small disk: the cache keeps half the free space for the ingest's outputs,
+    and on a nearly full disk there is no cache at all (files are decoded by each pass)."""
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(10**12, 0, 1000 * 10**6))  # 1 GB free
+    with decode_cache(tmp_path / "scratch", SR, max_mb=4096) as folder:
+        assert folder is not None and active_cache(SR).max_bytes == 500 * 10**6
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(10**12, 0, 100 * 10**6))  # 100 MB free
+    with decode_cache(tmp_path / "scratch", SR, max_mb=4096) as folder:
+        assert folder is None and active_cache(SR) is None

@@ -36,6 +36,8 @@ ENV_DIR = "DJ_DECODE_CACHE_DIR"
 ENV_SR = "DJ_DECODE_CACHE_SR"
 ENV_MAX_MB = "DJ_DECODE_CACHE_MAX_MB"
 FOLDER_PREFIX = "decoded-"
+MAX_SHARE_OF_FREE_SPACE = 0.5  # of the scratch disk's free space at the start of a batch, at most
+MIN_ROOM_MB = 64.0  # a disk with less room than this for the cache (nearly full): no cache, files decoded per pass
 MEMO_SUFFIX = ".memo"
 BlockDecoder = Callable[[str | os.PathLike, int, float], Iterator[tuple[float, np.ndarray]]]
 
@@ -45,19 +47,26 @@ def decode_cache(scratch_dir: str | os.PathLike, sr: int, max_mb: float) -> Iter
     """Cache the decoded audio of whole-file passes at ``sr`` under ``scratch_dir`` for the block.
 
     ``max_mb <= 0`` turns the cache off (yields ``None``). Folders of dead processes are removed first.
+    The cache takes at most :data:`MAX_SHARE_OF_FREE_SPACE` of the disk's free space, so that the
+    ingest's own outputs always find room (no cache on a nearly full disk).
     """
     if max_mb <= 0:
         yield None
         return
     scratch = Path(scratch_dir)
-    remove_stale_folders(scratch)
     folder = scratch / f"{FOLDER_PREFIX}{os.getpid()}"
-    saved = {k: os.environ.get(k) for k in (ENV_DIR, ENV_SR, ENV_MAX_MB)}
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        scratch.mkdir(parents=True, exist_ok=True)
+        remove_stale_folders(scratch)
+        room_mb = MAX_SHARE_OF_FREE_SPACE * shutil.disk_usage(scratch).free / 1e6
+        if room_mb < MIN_ROOM_MB:
+            raise OSError("no room for a decode cache")
+        max_mb = min(max_mb, room_mb)
+        folder.mkdir(exist_ok=True)
     except OSError:
         yield None
         return
+    saved = {k: os.environ.get(k) for k in (ENV_DIR, ENV_SR, ENV_MAX_MB)}
     os.environ.update({ENV_DIR: str(folder), ENV_SR: str(int(sr)), ENV_MAX_MB: str(float(max_mb))})
     try:
         yield folder
