@@ -25,6 +25,14 @@ def test_equals_the_median_of_each_window(size: int, axis: int) -> None:
     assert np.array_equal(out, _reference(x, size, axis))
 
 
+def test_equals_scipys_median_filter_along_one_axis() -> None:
+    from scipy.ndimage import median_filter
+
+    mel = (np.random.default_rng(7).random((64, 500)) ** 4).astype(np.float32)
+    assert np.array_equal(running_median(mel, 17, axis=1), median_filter(mel, size=(1, 17), mode="nearest"))
+    assert np.array_equal(running_median(mel, 9, axis=0), median_filter(mel, size=(9, 1), mode="nearest"))
+
+
 def test_short_axes_even_sizes_and_empty_input() -> None:
     x = np.arange(12, dtype=np.float64).reshape(3, 4) ** 2
     assert np.array_equal(running_median(x, 9, axis=1), _reference(x, 9, 1))  # window longer than the axis
