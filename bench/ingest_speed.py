@@ -1,7 +1,7 @@
 """Ingest speed: new tracks into a library, the first ``dj demo``, a no-op ingest on 50,000 files.
 
     python bench/ingest_speed.py [--scratch /tmp/ingest_speed] [--base 40] [--new 10] [--duration-scale 1.8]
-                                 [--noop-files 50000] [--demo] [--profile] [--reuse-base]
+                                 [--noop-files 50000] [--demo] [--profile] [--reuse-base] [--compare TREE]
 
 Three figures (issue 15, "Ingest speed"), each with wall and CPU seconds and the machine's load:
 
@@ -16,6 +16,9 @@ Three figures (issue 15, "Ingest speed"), each with wall and CPU seconds and the
   tracks, quick to build: the library refresh depends on the number of tracks, not their length).
   Each run keeps a snapshot of the ingested base library; ``--reuse-base`` starts from it instead of
   ingesting the base again (the base's rows then come from the code of the run that made it).
+  ``--compare TREE`` then runs the same incremental ingest from the same snapshot with the code of
+  another checkout (``git worktree add /tmp/old <commit>``) and reports the ratio: the machine's
+  speed drifts by 10-20 % over a day, so a change is judged side by side.
 * ``noop_files``: ``--noop-files`` tiny WAV files; a first scan builds the catalog, the batch
   outputs are written as small stand-ins (no audio work: this figure is about the bookkeeping), the
   state says "refreshed", then a real ``dj ingest`` runs end to end in a fresh process, twice.
@@ -49,12 +52,13 @@ def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def run_dj(args: list[str], env: dict[str, str] | None = None) -> dict:
-    """``python -m dj_pipeline ARGS`` in a fresh process: wall, CPU (user+sys of the children), output."""
+def run_dj(args: list[str], env: dict[str, str] | None = None, root: Path = ROOT) -> dict:
+    """``python -m dj_pipeline ARGS`` (the code of the checkout at ``root``) in a fresh process: wall,
+    CPU (user+sys of the children), output."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "dj_pipeline", *args], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})  # fmt: skip
+    proc = subprocess.run([sys.executable, "-m", "dj_pipeline", *args], capture_output=True, text=True, cwd=root,
+                          env={**os.environ, "PYTHONPATH": str(root), **(env or {})})  # fmt: skip
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
@@ -148,6 +152,26 @@ def new_into_library(
         "x_real_time": round(audio_s / second["wall_s"], 2),
         "projection_100_into_1000_s": round(100 * per_track_s + fixed_s + refresh_s, 1),
         "projection_note": f"library refresh measured at {base + new} tracks, not 1,100",
+    }  # fmt: skip
+
+
+def compare_with(scratch: Path, tree: Path, base: int, duration_scale: float, base_duration_scale: float | None, ours: dict) -> dict:
+    """The incremental ingest of :func:`new_into_library` again, right after it, from the same base
+    snapshot with the code of the checkout at ``tree`` (an older commit, say): the machine's speed
+    drifts by 10-20 % over a day, so a change is judged by this ratio, not by absolute seconds.
+    Run ``tree`` once before (its numba kernels are compiled on its first run)."""
+    snapshot = scratch / f"data_base_{base}_{base_duration_scale or duration_scale}"
+    data = scratch / "data_new"
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.copytree(snapshot, data)
+    since = time.time()
+    theirs = run_dj(["ingest", "--library", str(scratch / "library"), "--data", str(data), "--backend", "dsp", "--quiet"], root=tree)
+    commit = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    return {
+        "tree": str(tree), "commit": commit, "incremental_ingest": theirs, "runs": dagster_runs(data, since),
+        "batch_asset_seconds": batch_asset_seconds(data, since),
+        "wall_ratio_ours_to_theirs": round(ours["wall_s"] / theirs["wall_s"], 3),
+        "cpu_ratio_ours_to_theirs": round(ours["cpu_s"] / theirs["cpu_s"], 3),
     }  # fmt: skip
 
 
@@ -245,6 +269,8 @@ def main() -> None:
     ap.add_argument("--skip-new", action="store_true")
     ap.add_argument("--reuse-base", action="store_true", help="start from the snapshot of the base library an earlier run ingested (saves its ingest)")
     ap.add_argument("--demo", action="store_true", help="also time a fresh `dj demo`")
+    ap.add_argument("--compare", type=Path, default=None, metavar="TREE",
+                    help="then run the same incremental ingest with the code of another checkout (e.g. a git worktree of an older commit)")
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
     scratch = Path(args.scratch)
@@ -257,6 +283,10 @@ def main() -> None:
         report["new_into_library"] = r = new_into_library(scratch, args.base, args.new, args.duration_scale, args.base_duration_scale, args.reuse_base)
         print(f"{args.new} new into {args.base}: {r['incremental_ingest']}; per track {r['per_new_track_s']} s, fixed {r['fixed_s']} s, "
               f"refresh {r['library_refresh_s']} s -> 100 into 1,000 ~ {r['projection_100_into_1000_s']} s ({r['projection_note']})")
+        if args.compare:
+            r["compare"] = c = compare_with(scratch, args.compare.resolve(), args.base, args.duration_scale, args.base_duration_scale, r["incremental_ingest"])
+            print(f"the same ingest with {c['tree']} ({c['commit']}): {c['incremental_ingest']['wall_s']} s wall, {c['incremental_ingest']['cpu_s']} s CPU; "
+                  f"ours / theirs: wall {c['wall_ratio_ours_to_theirs']}, CPU {c['cpu_ratio_ours_to_theirs']}")
     if args.demo:
         report["first_demo"] = first_demo(scratch)
         print(f"first dj demo: {report['first_demo']}")
