@@ -67,6 +67,21 @@ def run_dj(args: list[str], env: dict[str, str] | None = None, root: Path = ROOT
     return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "load": load(), "stdout": proc.stdout.strip().splitlines()[-3:]}
 
 
+def ingest_args(library: Path, data: Path) -> list[str]:
+    """The ``dj`` arguments of every ingest timed here: DSP embedder, no progress output."""
+    return ["ingest", "--library", str(library), "--data", str(data), "--backend", "dsp", "--quiet"]
+
+
+def ingest(library: Path, data: Path, root: Path = ROOT) -> dict:
+    """``dj ingest`` of ``library`` into ``data`` with the code of the checkout at ``root``."""
+    return run_dj(ingest_args(library, data), root=root)
+
+
+def base_snapshot(scratch: Path, base: int, scale: float) -> Path:
+    """Where a run keeps the ingested base library (``--reuse-base`` starts from it)."""
+    return scratch / f"data_base_{base}_{scale}"
+
+
 def dagster_runs(data: Path, since: float) -> list[dict]:
     """The runs of an ingest (job name, wall seconds) and each batch asset's own seconds."""
     os.environ["DAGSTER_HOME"] = str(data / "dagster_home")
@@ -116,7 +131,7 @@ def new_into_library(
         files = generated_files(scratch, base, base_duration_scale, seed=12) + generated_files(scratch, new, duration_scale, seed=11)
     lib = scratch / "library"
     data = scratch / "data_new"
-    snapshot = scratch / f"data_base_{base}_{base_duration_scale or duration_scale}"
+    snapshot = base_snapshot(scratch, base, base_duration_scale or duration_scale)
     shutil.rmtree(lib, ignore_errors=True)
     shutil.rmtree(data, ignore_errors=True)
     (lib / "later").mkdir(parents=True)
@@ -126,16 +141,16 @@ def new_into_library(
         shutil.copytree(snapshot, data)
         first = {"reused": str(snapshot)}
     else:
-        first = run_dj(["ingest", "--library", str(lib), "--data", str(data), "--backend", "dsp", "--quiet"])
+        first = ingest(lib, data)
         shutil.rmtree(snapshot, ignore_errors=True)
         shutil.copytree(data, snapshot)
     for f in files[base : base + new]:
         os.link(f, lib / "later" / f.name)
     since = time.time()
-    second = run_dj(["ingest", "--library", str(lib), "--data", str(data), "--backend", "dsp", "--quiet"])
+    second = ingest(lib, data)
     runs = dagster_runs(data, since)
     assets = batch_asset_seconds(data, since)
-    noop = run_dj(["ingest", "--library", str(lib), "--data", str(data), "--backend", "dsp", "--quiet"])
+    noop = ingest(lib, data)
     import soundfile as sf
 
     audio_s = sum(sf.info(str(f)).duration for f in files[base : base + new])
@@ -160,12 +175,11 @@ def compare_with(scratch: Path, tree: Path, base: int, duration_scale: float, ba
     snapshot with the code of the checkout at ``tree`` (an older commit, say): the machine's speed
     drifts by 10-20 % over a day, so a change is judged by this ratio, not by absolute seconds.
     Run ``tree`` once before (its numba kernels are compiled on its first run)."""
-    snapshot = scratch / f"data_base_{base}_{base_duration_scale or duration_scale}"
     data = scratch / "data_new"
     shutil.rmtree(data, ignore_errors=True)
-    shutil.copytree(snapshot, data)
+    shutil.copytree(base_snapshot(scratch, base, base_duration_scale or duration_scale), data)
     since = time.time()
-    theirs = run_dj(["ingest", "--library", str(scratch / "library"), "--data", str(data), "--backend", "dsp", "--quiet"], root=tree)
+    theirs = ingest(scratch / "library", data, root=tree)
     commit = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     return {
         "tree": str(tree), "commit": commit, "incremental_ingest": theirs, "runs": dagster_runs(data, since),
@@ -230,13 +244,12 @@ def noop_files(scratch: Path, n: int, profile: bool) -> dict:
     data = scratch / f"data_tiny_{n}"
     shutil.rmtree(data, ignore_errors=True)
     setup = fake_outputs(data, library)
-    args = ["ingest", "--library", str(library), "--data", str(data), "--backend", "dsp", "--quiet"]
-    first = run_dj(args)  # registers the batches, builds the library-wide state once
-    second = run_dj(args)
+    first = ingest(library, data)  # registers the batches, builds the library-wide state once
+    second = ingest(library, data)
     out = {"files": n, **setup, "first_ingest_after_setup": first, "noop_ingest": second}
     if profile:
         prof = scratch / "noop_ingest.prof"
-        subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "dj_pipeline", *args], capture_output=True, cwd=ROOT,
+        subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "dj_pipeline", *ingest_args(library, data)], capture_output=True, cwd=ROOT,
                        env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
         out["profile_top"] = top_of_profile(prof)
     return out

@@ -27,9 +27,9 @@ import numpy as np
 
 from dj_pipeline.analysis.beat_dp import beat_frames
 from dj_pipeline.analysis.frontend import EPS
-from dj_pipeline.audio.stft import mel_basis
 from dj_pipeline.analysis.tempo import comb_salience, detrended_onset, onset_acf
 from dj_pipeline.audio import iter_blocks
+from dj_pipeline.audio.stft import mel_basis
 from dj_pipeline.audio.stft import stft as short_time_ft
 from dj_pipeline.config.analysis import AnalysisConfig, BeatsConfig
 

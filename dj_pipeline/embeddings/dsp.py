@@ -72,20 +72,13 @@ class DspEmbedder:
         self.sr = int(c.sr)
         self.model = dsp_model_id(c)
         self.dim = sum(n for _, n in dsp_layout(c))
-        self._window = np.hanning(c.n_fft + 1)[:-1].astype(np.float32)
 
-    # The filterbanks are made where windows are embedded (once per process), not where the embedder
-    # is made: the ingest's main process only ships it to its workers, and librosa's filters would
-    # cost it ~1.5 s of imports there.
-    @property
-    def _mel_basis(self) -> np.ndarray:
+    def _filterbanks(self) -> tuple[np.ndarray, np.ndarray]:
+        """The mel and chroma filterbanks, made where windows are embedded (once per process), not
+        where the embedder is made: the ingest's main process only ships it to its workers, and
+        librosa's filters would cost it ~1.5 s of imports there."""
         c = self.config
-        return _filterbanks(self.sr, c.n_fft, c.n_mels, c.fmin, min(c.fmax, self.sr / 2))[0]
-
-    @property
-    def _chroma_basis(self) -> np.ndarray:
-        c = self.config
-        return _filterbanks(self.sr, c.n_fft, c.n_mels, c.fmin, min(c.fmax, self.sr / 2))[1]
+        return _filterbanks(self.sr, c.n_fft, c.n_mels, c.fmin, min(c.fmax, self.sr / 2))
 
     @property
     def info(self) -> EmbedderInfo:
@@ -108,7 +101,7 @@ class DspEmbedder:
         if y.size < min_len:
             y = np.pad(y, (0, min_len - y.size))
         power = self._power_spectrogram(y)
-        mel_db = np.maximum(10.0 * np.log10(np.maximum(self._mel_basis @ power, 1e-30)), c.db_floor)
+        mel_db = np.maximum(10.0 * np.log10(np.maximum(self._filterbanks()[0] @ power, 1e-30)), c.db_floor)
         frame_level = mel_db.mean(axis=0)
         level = float(frame_level.mean())
         parts = [
@@ -128,7 +121,7 @@ class DspEmbedder:
     # ----------------------------------------------------------------------------------------
     def _power_spectrogram(self, y: np.ndarray) -> np.ndarray:
         c = self.config
-        spec = stft(y, c.n_fft, c.hop_length, window=self._window)
+        spec = stft(y, c.n_fft, c.hop_length)  # periodic Hann, centred frames
         return (spec.real**2 + spec.imag**2).astype(np.float32, copy=False)
 
     def _mfcc_stats(self, mel_db: np.ndarray) -> np.ndarray:
@@ -136,7 +129,7 @@ class DspEmbedder:
         return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1)])
 
     def _chroma_stats(self, power: np.ndarray) -> np.ndarray:
-        chroma = self._chroma_basis @ power
+        chroma = self._filterbanks()[1] @ power
         chroma = chroma / np.maximum(chroma.sum(axis=0, keepdims=True), 1e-12)
         k = slice(1, N_CHROMA_HARMONICS + 1)
         global_mag = np.abs(np.fft.rfft(chroma.mean(axis=1)))[k]
