@@ -200,7 +200,7 @@ def run_realset(args: argparse.Namespace) -> None:
         sys.exit(f"real dev set not found at {args.realset} (no truth.csv): extract it with ../shared/realset/extract.py")
     if not args.no_librosa_tempo:
         librosa_tempo_table(root, args.peers_out)
-    df, systems = realset_frame(root, args.peers_out, args.genre_tags, args.real_limit, args.ours_cache)
+    df, systems = realset_frame(root, args.peers_out, args.genre_tags, args.real_limit, args.ours_cache, args.peer_report)
     report = {"realset": str(root), "genre_tags": args.genre_tags, "split": "bench/realset.py holdout_split(n_folds=2, fold=0)",
               **print_realset(df, systems), "rows": rows_for_json(df)}  # fmt: skip
     out = ROOT / "bench" / "results"
@@ -225,6 +225,7 @@ def main() -> None:
     ap.add_argument("--genre-tags", action="store_true", help="real set: pass the GTZAN genre to the analysis as a genre tag")
     ap.add_argument("--real-limit", type=int, default=None, help="real set: about this many files (spread over genres)")
     ap.add_argument("--no-librosa-tempo", action="store_true", help="real set: skip librosa.feature.tempo as a tempo peer")
+    ap.add_argument("--peer-report", type=Path, default=None, help="real set: reuse the peers' scored rows of an earlier report on the same files")
     ap.add_argument("--ours-cache", type=Path, default=None, help="real set: scratch folder for dj_pipeline's per-file rows (resumable)")
     args = ap.parse_args()
     if args.realset is not None:

@@ -65,12 +65,13 @@ def cached_ours(cache: Path | None, name: str, compute) -> dict:
 
 
 def realset_frame(
-    root: Path, peers_out: Path | None, genre_tags: bool, limit: int | None, cache: Path | None = None
+    root: Path, peers_out: Path | None, genre_tags: bool, limit: int | None, cache: Path | None = None, peer_report: Path | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
     """Scored rows of every system on every file (GTZAN first); the systems in display order.
 
     ``cache``: a scratch folder for dj_pipeline's per-file rows, so an interrupted run resumes
-    (empty it whenever the analysis or its settings change).
+    (empty it whenever the analysis or its settings change). ``peer_report``: an earlier report of
+    this benchmark on the same files, whose peers' scored rows are reused (peers not in ``peers_out``).
     """
     cfg = load_analysis_config()
     truth = load_truth(root).sort_values("is_gtzan", ascending=False, kind="stable")
@@ -96,7 +97,18 @@ def realset_frame(
             rows.append(score_real_row(row, t, ref, ref_down))
         if i % 20 == 0:
             print(f"  ... {i}/{len(truth)} real files", flush=True)
-    return pd.DataFrame(rows), [OURS, *peers]
+    df = pd.DataFrame(rows)
+    earlier = earlier_peer_rows(peer_report, set(truth["file"]), {OURS, *peers})
+    return pd.concat([df, earlier], ignore_index=True), [OURS, *peers, *earlier["system"].unique()]
+
+
+def earlier_peer_rows(report: Path | None, files: set[str], skip: set[str]) -> pd.DataFrame:
+    """The scored rows of the peers in an earlier ``analysis_accuracy_realset.json`` (same files, same
+    truth: the peers' outputs do not change), for the files of this run; none without a report."""
+    if report is None:
+        return pd.DataFrame(columns=["system", "file"])
+    rows = pd.DataFrame(json.loads(Path(report).read_text())["rows"])
+    return rows[~rows["system"].isin(skip) & rows["file"].isin(files)].reset_index(drop=True)
 
 
 def print_realset(df: pd.DataFrame, systems: list[str]) -> dict:

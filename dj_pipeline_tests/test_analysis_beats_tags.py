@@ -185,6 +185,21 @@ def test_no_analysed_tempo_the_tracker_finds_its_own_and_noise_gets_no_grid() ->
     assert track_beats(beat_envelope(noise, SR, CFG.beats), None, CFG.beats).reason == "no beat grid: no tempo"
 
 
+def test_pulse_clarity_tiers_null_weak_and_clear() -> None:
+    """Below ``min_confidence`` no BPM; below ``weak_confidence`` a BPM with a "weak pulse" warning."""
+    y = synth_track(124, 9, "minor", 30, SR)
+    track = [compute_spectra(y, SR, CFG)]
+    run = lambda tempo: estimate_tempo(track, tempo, onset_density(track, CFG.onsets), CFG.onsets.min_flux_db, bpm_range_for(None, tempo))  # noqa: E731
+    clear = run(CFG.tempo)
+    assert clear.bpm == pytest.approx(124, rel=0.02) and clear.reason is None and clear.confidence > CFG.tempo.weak_confidence
+    weak = run(replace(CFG.tempo, weak_confidence=clear.confidence + 0.01))
+    assert weak.bpm == clear.bpm and weak.reason.startswith("weak pulse")
+    null = run(replace(CFG.tempo, min_confidence=clear.confidence + 0.01))
+    assert null.bpm is None and null.reason.startswith("no clear beat")
+    f = analyze_segments({"main": y}, SR, 30.0, replace(CFG, tempo=replace(CFG.tempo, weak_confidence=0.99)))
+    assert f["bpm"] == clear.bpm and "weak pulse" in f["analysis_warnings"]
+
+
 def test_downbeat_follows_the_chord_change_when_the_kick_is_even() -> None:
     """Every beat has the same kick; only the chords change, every 4 beats from beat 3 of the drum pattern."""
     bpm, beat_s = 120.0, 0.5
@@ -227,6 +242,17 @@ def test_real_disco_beats() -> None:
     grid = file_beats(root / "audio" / "gtzan_mini" / f"{name}.wav", 126.42, CFG)
     keep = lambda t: t[t >= 5.0]  # noqa: E731 - mir_eval trims the first 5 s
     assert _f_measure(keep(grid.beats_s), keep(ref[:, 0])) > 0.8
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_realset() is None, reason="real dev set not extracted (DJ_REALSET)")
+def test_real_jazz_with_a_weak_pulse_gets_its_bpm() -> None:
+    """A loose jazz take (annotated 97.2 BPM, pulse clarity 0.045) gets a BPM, flagged as uncertain."""
+    from dj_pipeline.analysis import analyze_file
+
+    f = analyze_file(_realset() / "audio" / "gtzan_mini" / "jazz.00002.wav", config=CFG)
+    assert f["bpm"] == pytest.approx(97.22, rel=0.04)
+    assert f["bpm_confidence"] < CFG.tempo.weak_confidence and "weak pulse" in f["analysis_warnings"]
 
 
 # --- the pipeline writes the grid ---------------------------------------------------------------------

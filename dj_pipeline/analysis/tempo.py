@@ -35,6 +35,9 @@ from dj_pipeline.config.analysis import TempoConfig
 
 @dataclass(frozen=True)
 class TempoResult:
+    """``bpm`` (``None``: no beat), pulse ``confidence`` (ACF-comb clarity), ``bpm_std`` (tempo
+    stability) and ``reason``: why the BPM is ``None``, or the caveat on a weak one."""
+
     bpm: float | None
     confidence: float
     bpm_std: float | None
@@ -131,7 +134,8 @@ def estimate_tempo(
     confidence = float(np.clip(np.interp(bpm, ev.grid, ev.comb), 0.0, 1.0))
     if confidence < cfg.min_confidence:
         return TempoResult(None, confidence, None, f"no clear beat (pulse clarity {confidence:.2f})")
-    return TempoResult(round(bpm, 2), round(confidence, 4), local_tempo_std(usable, bpm, cfg))
+    weak = f"weak pulse (clarity {confidence:.2f}): BPM uncertain" if confidence < cfg.weak_confidence else None
+    return TempoResult(round(bpm, 2), round(confidence, 4), local_tempo_std(usable, bpm, cfg), weak)
 
 
 def tempo_evidence(usable: Sequence[Spectra], cfg: TempoConfig, onset_rate_per_s: float, bands: bool = True) -> OctaveEvidence:

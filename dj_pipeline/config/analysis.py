@@ -40,7 +40,8 @@ class TempoConfig:
     local_hop_s: float = 6.0
     local_search_pct: float = 8.0
     min_onset_frames: int = 8
-    min_confidence: float = 0.05
+    min_confidence: float = 0.01
+    weak_confidence: float = 0.05
     beat_max_hz: float = 2000.0
     downbeat_low_hz: float = 150.0
     sound_start_db: float = -45.0
