@@ -61,6 +61,19 @@ def test_an_excerpt_is_found_at_its_offset_and_another_song_is_not(songs):
     assert index.match(*fingerprint_file(paths[2], CFG)) == []  # a different recording
 
 
+def test_an_excluded_track_is_left_out_and_the_rest_is_unchanged(songs):
+    out, paths = songs
+    y, _ = sf.read(paths[1], dtype="float32")
+    copy = out / "copy.wav"
+    sf.write(copy, y, SR)  # song1 twice in the index: the query matches both
+    index = _index([paths[0], paths[1], copy])
+    query = fingerprint_file(paths[1], CFG)
+    both = index.match(*query)
+    assert sorted(h.track_id for h in both) == ["copy.wav", "song1.wav"]
+    assert index.match(*query, exclude=["song1.wav"]) == [h for h in both if h.track_id != "song1.wav"]
+    assert index.match(*query, exclude=["song1.wav", "copy.wav"]) == []
+
+
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
 @pytest.mark.parametrize("codec", [["-c:a", "libmp3lame", "-b:a", "128k", "x.mp3"], ["-c:a", "libvorbis", "-q:a", "3", "x.ogg"]])
 def test_a_reencode_in_another_format_is_recognised(songs, codec):

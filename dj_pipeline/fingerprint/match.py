@@ -60,6 +60,10 @@ class FingerprintIndex:
         q_idx = np.repeat(np.arange(len(q_hash)), counts)
         pos = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         owner = self._owner[pos].astype(np.int64)
+        excluded = set(exclude)
+        if excluded:  # an excluded track (the query itself, in its own batch) never reaches the offset sort
+            drop = np.isin(owner, [i for i, t in enumerate(self.track_ids) if t in excluded])
+            owner, pos, q_idx = owner[~drop], pos[~drop], q_idx[~drop]
         # a track's votes at its best offset are at most all its votes: tracks with too few votes
         # in all cannot match, so their votes are not sorted by offset (most of the work)
         total = np.bincount(owner, minlength=len(self.track_ids))
@@ -69,7 +73,7 @@ class FingerprintIndex:
             return []
         owner, pos, q_idx = owner[keep], pos[keep], q_idx[keep]
         offset = self._time[pos].astype(np.int64) - q_time[q_idx]
-        return self._best_offsets(owner, offset, len(q_hash), set(exclude))
+        return self._best_offsets(owner, offset, len(q_hash), excluded)
 
     def _best_offsets(self, owner: np.ndarray, offset: np.ndarray, n_query: int, exclude: set[str]) -> list[Match]:
         cfg = self.config
