@@ -89,3 +89,25 @@ def test_the_definitions_do_not_load_the_analysis_stack() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+ORCHESTRATOR = """
+import json, sys
+import dj_pipeline.definitions
+from dj_pipeline.analysis import FEATURE_COLUMNS, features_frame, library_stats, load_analysis_config
+from dj_pipeline.stages.beats_stage import beats_for_batch
+from dj_pipeline.stages.features_stage import features_for_batch
+with open(sys.argv[1], "w") as fh:
+    json.dump(sorted(m for m in sys.modules if m in ("dj_pipeline.analysis.core", "scipy.signal", "librosa.core", "librosa.filters")), fh)
+"""
+
+
+def test_the_ingest_orchestrator_does_not_import_the_dsp_stack(tmp_path: Path) -> None:
+    """The process that runs an ingest's assets asks ``dj_pipeline.analysis`` for columns and settings
+    only; the analysis itself (SciPy's signal module, librosa's core, ~1.5 s of imports) runs in the workers,
+    which would otherwise wait for it between two stages."""
+    out = tmp_path / "mods.json"
+    proc = subprocess.run([sys.executable, "-c", ORCHESTRATOR, str(out)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)  # fmt: skip
+    assert out.exists(), proc.stderr
+    assert json.loads(out.read_text()) == []
