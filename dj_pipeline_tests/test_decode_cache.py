@@ -2,6 +2,7 @@
 second decode), windows are read as without it, damage and a full budget fall back to decoding."""
 
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import soundfile as sf
 
 import dj_pipeline.audio.io as audio_io
 from dj_pipeline.audio import AudioDecodeError, iter_blocks
-from dj_pipeline.audio.decode_cache import FOLDER_PREFIX, active_cache, decode_cache
+from dj_pipeline.audio.decode_cache import FOLDER_PREFIX, TRASH_MARK, active_cache, decode_cache, remove_in_background
 from dj_pipeline.windows import Window, read_windows
 
 SR = 11025
@@ -115,10 +116,34 @@ def test_a_truncated_file_fails_every_pass_and_is_not_cached(tmp_path):
 def test_the_folder_of_a_killed_ingest_is_removed(tmp_path):
     scratch = tmp_path / "scratch"
     dead = scratch / f"{FOLDER_PREFIX}999999999"
-    dead.mkdir(parents=True)
-    (dead / "x").write_bytes(b"0" * 10)
+    half_removed = scratch / f"{FOLDER_PREFIX}999999999{TRASH_MARK}0"  # killed while its thread removed it
+    alive = scratch / f"{FOLDER_PREFIX}{os.getpid()}{TRASH_MARK}7"  # this process's own, being removed
+    for d in (dead, half_removed, alive):
+        d.mkdir(parents=True)
+        (d / "x").write_bytes(b"0" * 10)
     with decode_cache(scratch, SR, max_mb=64) as folder:
-        assert folder.is_dir() and not dead.exists()
+        assert folder.is_dir() and not dead.exists() and not half_removed.exists() and alive.is_dir()
+
+
+def test_a_finished_cache_is_removed_on_a_thread(track, tmp_path, monkeypatch):
+    path, _ = track
+    scratch = tmp_path / "scratch"
+    with decode_cache(scratch, SR, max_mb=64) as folder:
+        _blocks(path)
+        assert any(folder.iterdir())
+    assert not folder.exists()  # renamed at once: the next batch's cache starts empty
+    cleaners = [t for t in threading.enumerate() if t.name == "dj-decode-cache-cleanup"]
+    for t in cleaners:
+        t.join(timeout=30)
+    assert not list(scratch.iterdir())
+    blocked = tmp_path / "blocked" / "decoded-1"  # a folder that cannot be renamed is removed in place
+    (blocked / "sub").mkdir(parents=True)
+
+    def no_rename(self, target):  # noqa: ANN001, ANN202
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(type(blocked), "rename", no_rename)
+    assert remove_in_background(blocked) is None and not blocked.exists()
 
 
 def test_an_envelope_is_computed_once_per_ingest_and_identical(track, tmp_path, monkeypatch):

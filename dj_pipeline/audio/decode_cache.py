@@ -11,7 +11,7 @@ windows: a span resampled alone differs in the last bits from one cut out of who
 decoded as without a cache, so results never depend on a cache hit.
 
 The folder lives in the data dir (not ``/tmp``, which may be RAM), is named after the process that
-owns it, and is removed when the block ends; a folder left by a killed process is removed by the
+owns it, and is removed when the block ends (on a thread, while the ingest goes on); a folder left by a killed process is removed by the
 next ingest. Entries stop being added past ``max_mb``. The cache is found through environment
 variables, so spawned workers (which inherit the environment) use it too; where the folder cannot be
 reached or written (a Ray worker on another node, a full disk) files are simply decoded again.
@@ -20,9 +20,11 @@ reached or written (a Ray worker on another node, a full disk) files are simply 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import pickle
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +41,8 @@ FOLDER_PREFIX = "decoded-"
 MAX_SHARE_OF_FREE_SPACE = 0.5  # of the scratch disk's free space at the start of a batch, at most
 MIN_ROOM_MB = 64.0  # a disk with less room than this for the cache (nearly full): no cache, files decoded per pass
 MEMO_SUFFIX = ".memo"
+TRASH_MARK = "-done-"  # a finished cache folder being removed: decoded-<pid>-done-<n>
+_TRASH_COUNTER = itertools.count()
 BlockDecoder = Callable[[str | os.PathLike, int, float], Iterator[tuple[float, np.ndarray]]]
 
 
@@ -76,15 +80,33 @@ def decode_cache(scratch_dir: str | os.PathLike, sr: int, max_mb: float) -> Iter
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+        remove_in_background(folder)
+
+
+def remove_in_background(folder: Path) -> threading.Thread | None:
+    """Remove a finished cache folder on a thread: deleting a batch's blocks (gigabytes) takes about a
+    second, which the ingest spends on its next step instead. The folder is renamed first, so the
+    process's next cache never meets it; the thread is not a daemon, so the interpreter waits for it
+    before exiting; a folder left by a killed process is removed by the next ingest
+    (:func:`remove_stale_folders`). Where the rename fails the folder is removed here and now."""
+    trash = folder.with_name(f"{folder.name}{TRASH_MARK}{next(_TRASH_COUNTER)}")
+    try:
+        folder.rename(trash)
+    except OSError:
         shutil.rmtree(folder, ignore_errors=True)
+        return None
+    thread = threading.Thread(target=shutil.rmtree, args=(trash,), kwargs={"ignore_errors": True}, name="dj-decode-cache-cleanup")
+    thread.start()
+    return thread
 
 
 def remove_stale_folders(scratch: Path) -> None:
-    """Remove the cache folders of processes that are no longer alive (a killed ingest)."""
+    """Remove the cache folders of processes that are no longer alive (a killed ingest), finished
+    ones included (``decoded-<pid>-done-<n>``)."""
     if not scratch.is_dir():
         return
     for d in scratch.glob(f"{FOLDER_PREFIX}*"):
-        pid = d.name[len(FOLDER_PREFIX) :]
+        pid = d.name[len(FOLDER_PREFIX) :].split(TRASH_MARK)[0]
         if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(d, ignore_errors=True)
 

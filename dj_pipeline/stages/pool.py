@@ -107,9 +107,11 @@ def _borrow_pool(n_workers: int) -> Iterator[ProcessPoolExecutor]:
 
 
 def _drop_shared_pool() -> None:
+    """Shut the kept pool down without waiting for its workers to exit (their interpreters take
+    most of a second to tear down, which the caller's next step overlaps; the executor joins them)."""
     pool, _Shared.pool, _Shared.n_workers = _Shared.pool, None, 0
     if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _pool(n_workers: int) -> ProcessPoolExecutor:
