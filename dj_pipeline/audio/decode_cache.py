@@ -12,9 +12,10 @@ decoded as without a cache, so results never depend on a cache hit.
 
 The folder lives in the data dir (not ``/tmp``, which may be RAM), is named after the process that
 owns it, and is removed when the block ends (on a thread, while the ingest goes on); a folder left
-by a killed process is removed by the next ingest. Entries stop being added past ``max_mb``. The cache is found through environment
-variables, so spawned workers (which inherit the environment) use it too; where the folder cannot be
-reached or written (a Ray worker on another node, a full disk) files are simply decoded again.
+by a killed process is removed by the next ingest. Entries stop being added past ``max_mb``. The
+cache is found through environment variables, so spawned workers (which inherit the environment)
+use it too; where the folder cannot be reached or written (a Ray worker on another node, a full
+disk) files are simply decoded again.
 """
 
 from __future__ import annotations

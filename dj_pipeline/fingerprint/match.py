@@ -36,6 +36,7 @@ class FingerprintIndex:
     def __init__(self, track_ids: Sequence[str], hashes: Sequence[np.ndarray], times: Sequence[np.ndarray], config: FingerprintConfig) -> None:
         self.config = config
         self.track_ids = [str(t) for t in track_ids]
+        self._position = {t: i for i, t in enumerate(self.track_ids)}
         owner = np.concatenate([np.full(len(h), i, dtype=np.int32) for i, h in enumerate(hashes)]) if len(hashes) else np.zeros(0, np.int32)
         all_h = np.concatenate([np.asarray(h, dtype=np.int32) for h in hashes]) if len(hashes) else np.zeros(0, np.int32)
         all_t = np.concatenate([np.asarray(t, dtype=np.int32) for t in times]) if len(times) else np.zeros(0, np.int32)
@@ -62,7 +63,7 @@ class FingerprintIndex:
         owner = self._owner[pos].astype(np.int64)
         excluded = set(exclude)
         if excluded:  # an excluded track (the query itself, in its own batch) never reaches the offset sort
-            drop = np.isin(owner, [i for i, t in enumerate(self.track_ids) if t in excluded])
+            drop = np.isin(owner, [self._position[t] for t in excluded if t in self._position])
             owner, pos, q_idx = owner[~drop], pos[~drop], q_idx[~drop]
         # a track's votes at its best offset are at most all its votes: tracks with too few votes
         # in all cannot match, so their votes are not sorted by offset (most of the work)

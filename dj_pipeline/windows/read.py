@@ -36,8 +36,9 @@ def read_windows(path: str | os.PathLike, windows: Sequence[Window], sr: int) ->
     embedder at its own): the first saves the span at the file's rate in the ingest's scratch cache
     (:func:`~dj_pipeline.audio.decode_cache.memoized`; compressed files only), and each resamples
     it. The samples are those of a decode without the cache, so features never depend on a cache
-    hit or on the executor (Ray workers on other nodes have no cache). Spans are not cut out of the whole-file blocks of the
-    cache: a span resampled on its own differs in the last bits from the same span of a block.
+    hit or on the executor (Ray workers on other nodes have no cache). Spans are not cut out of the
+    whole-file blocks of the cache: a span resampled on its own differs in the last bits from the
+    same span of a block.
     """
     out: dict[str, np.ndarray] = {}
     for span_start, span_end in merge_spans(windows):
