@@ -185,6 +185,19 @@ def test_no_analysed_tempo_the_tracker_finds_its_own_and_noise_gets_no_grid() ->
     assert track_beats(beat_envelope(noise, SR, CFG.beats), None, CFG.beats).reason == "no beat grid: no tempo"
 
 
+def test_a_slow_shuffle_is_not_read_at_its_triplet_level() -> None:
+    """A 66 BPM shuffle (hats on the swung eighths) was read at 99 BPM (3/2: two triplet steps)."""
+    y = synth_track(66, 4, "minor", 30, SR, "shuffle", seed=1)
+    bpm = _tempo(y)
+    assert bpm is not None and min(abs(bpm / 66 - 1), abs(bpm / 132 - 1)) < 0.02
+    assert _tempo(y, replace(CFG, tempo=replace(CFG.tempo, ternary_comb_ratio=0.0))) == pytest.approx(99, rel=0.02)  # the guard off
+
+
+def test_straight_tracks_keep_their_tempo_beside_the_ternary_check() -> None:
+    for bpm, style in ((124, "four_on_floor"), (90, "boom_bap"), (140, "half_time"), (72, "shuffle")):
+        assert _tempo(synth_track(bpm, 9, "minor", 30, SR, style, seed=2)) == pytest.approx(bpm, rel=0.02), style
+
+
 def test_pulse_clarity_tiers_null_weak_and_clear() -> None:
     """Below ``min_confidence`` no BPM; below ``weak_confidence`` a BPM with a "weak pulse" warning."""
     y = synth_track(124, 9, "minor", 30, SR)
@@ -253,6 +266,21 @@ def test_real_jazz_with_a_weak_pulse_gets_its_bpm() -> None:
     f = analyze_file(_realset() / "audio" / "gtzan_mini" / "jazz.00002.wav", config=CFG)
     assert f["bpm"] == pytest.approx(97.22, rel=0.04)
     assert f["bpm_confidence"] < CFG.tempo.weak_confidence and "weak pulse" in f["analysis_warnings"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_realset() is None, reason="real dev set not extracted (DJ_REALSET)")
+def test_real_shuffle_metal_is_read_at_the_beat() -> None:
+    """A held-out metal take in 12/8 feel (annotated 113.5 BPM) was read at 170 (3/2); its grid follows."""
+    from dj_pipeline.analysis import analyze_file
+
+    root = _realset()
+    f = analyze_file(root / "audio" / "gtzan_mini" / "metal.00009.wav", config=CFG)
+    assert f["bpm"] == pytest.approx(113.5, rel=0.04)
+    ref = np.loadtxt(root / "beats" / "gtzan_mini" / "metal.00009.beats", ndmin=2)
+    grid = file_beats(root / "audio" / "gtzan_mini" / "metal.00009.wav", f["bpm"], CFG)
+    keep = lambda t: t[t >= 5.0]  # noqa: E731 - mir_eval trims the first 5 s
+    assert _f_measure(keep(grid.beats_s), keep(ref[:, 0])) > 0.8
 
 
 # --- the pipeline writes the grid ---------------------------------------------------------------------

@@ -13,6 +13,10 @@ Method (one onset envelope per window, shared with the other features):
 3. DJ range: the tempo class (tempo modulo octaves) is the best octave-folded salience; when two of
    its octaves fit ``[min_bpm, max_bpm]`` (87 vs 174), a broad log-normal prior around
    ``prior_center_bpm`` and the onsets-per-beat count (about two: eighth notes) decide.
+3'. Ternary feel: in a shuffle or 12/8 (slow blues, some rock and metal) the onsets fall on a
+   triplet grid, and the pick above can land on 3/2 of the beat (two swung triplet steps). When the
+   ACF comb at 2/3 of the pick beats the pick's own by ``ternary_comb_ratio`` and the onset
+   spectrum agrees (``ternary_spectrum_ratio``), the beat is 2/3 of the pick (its octave chosen as in 3).
 4. Confidence = the ACF-comb value at the chosen period (pulse clarity: 1 = metronomic, ~0 = noise);
    stability = std of local tempi (12 s windows) searched within a few percent of the global tempo.
 
@@ -230,7 +234,8 @@ def choose_octave(
     The class (tempo modulo octaves) is the best octave-folded salience ``comb x spectrum`` in
     ``[min_bpm, 2*min_bpm)``. Each of its octaves in the range is scored by the log ACF-comb and
     log onset-spectrum values at it (``octave_*_weight``), a broad log-normal tempo prior around
-    ``prior_center_bpm`` and a preference for ``density_per_beat`` onsets per beat.
+    ``prior_center_bpm`` and a preference for ``density_per_beat`` onsets per beat. A pick at the
+    triplet level of a ternary track (:func:`is_ternary_level`) moves to 2/3 of it, octave chosen alike.
     """
     salience = np.maximum(comb, 0.0) * spec
     folded = octave_folded(grid, salience, cfg.grid_per_octave)
@@ -246,8 +251,32 @@ def choose_octave(
         evidence = cfg.octave_comb_weight * np.log(at_comb) + cfg.octave_spectrum_weight * np.log(at_spec)
         return float(evidence - 0.5 * (prior + cfg.density_weight * density))
 
-    chosen = max(octave_candidates(base, bpm_range), key=log_score)
-    return refine_peak(grid, salience, chosen)
+    bpm = refine_peak(grid, salience, max(octave_candidates(base, bpm_range), key=log_score))
+    if is_ternary_level(grid, comb, spec, bpm, cfg):
+        bpm = refine_peak(grid, salience, max(octave_candidates(bpm * 2.0 / 3.0, bpm_range), key=log_score))
+    return bpm
+
+
+def _peak_near(curve: np.ndarray, grid: np.ndarray, bpm: float, width_pct: float) -> float:
+    """Largest value of ``curve`` within ``width_pct`` of ``bpm`` (the value at ``bpm`` if the band is empty)."""
+    near = (grid >= bpm * (1 - width_pct / 100)) & (grid <= bpm * (1 + width_pct / 100))
+    return float(curve[near].max()) if near.any() else float(np.interp(bpm, grid, curve))
+
+
+def is_ternary_level(grid: np.ndarray, comb: np.ndarray, spec: np.ndarray, bpm: float, cfg: TempoConfig) -> bool:
+    """True when ``bpm`` looks like 3/2 of the beat of a ternary (shuffle, 12/8) track (step 3').
+
+    A straight track's onsets repeat at the beat, so the ACF comb at 2/3 of it (where every other
+    comb tooth falls between beats) is lower than at the beat; a shuffle's repeat at 2/3 of the
+    triplet-level pick, and its onset spectrum has energy there too.
+    """
+    if cfg.ternary_comb_ratio <= 0:
+        return False
+    width = cfg.ternary_search_pct
+    at, two_thirds = bpm, bpm * 2.0 / 3.0
+    comb_ratio = _peak_near(comb, grid, two_thirds, width) / max(_peak_near(comb, grid, at, width), EPS)
+    spec_ratio = _peak_near(spec, grid, two_thirds, width) / max(_peak_near(spec, grid, at, width), EPS)
+    return comb_ratio >= cfg.ternary_comb_ratio and spec_ratio >= cfg.ternary_spectrum_ratio
 
 
 def refine_peak(grid: np.ndarray, salience: np.ndarray, bpm: float, width_pct: float = 3.0) -> float:

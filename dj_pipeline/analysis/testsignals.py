@@ -15,6 +15,8 @@ STYLES: dict[str, list[tuple[str, float]]] = {
     "two_step": [("kick", 0), ("kick", 2.5), ("snare", 1), ("snare", 3)] + [("hat", b / 2) for b in range(8)],
     "half_time": [("kick", 0), ("kick", 1.75), ("snare", 2)] + [("hat", b / 2) for b in range(8)],
     "boom_bap": [("kick", 0), ("kick", 1.5), ("kick", 2.75), ("snare", 1), ("snare", 3)] + [("hat", b / 2) for b in range(8)],
+    # a blues shuffle: hats on the swung eighths (the first and third triplet of each beat)
+    "shuffle": [("kick", 0), ("kick", 2), ("snare", 1), ("snare", 3)] + [("hat", b + t) for b in range(4) for t in (0.0, 2 / 3)],
 }
 _MAJOR_PROGRESSION = ((0, "maj"), (5, "maj"), (7, "maj"), (0, "maj"))  # I IV V I
 _MINOR_PROGRESSION = ((0, "min"), (8, "maj"), (10, "maj"), (0, "min"))  # i VI VII i

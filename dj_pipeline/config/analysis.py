@@ -51,6 +51,9 @@ class TempoConfig:
     octave_comb_weight: float = 0.0
     octave_spectrum_weight: float = 0.0
     density_weight: float = 1.0
+    ternary_comb_ratio: float = 1.35
+    ternary_spectrum_ratio: float = 1.0
+    ternary_search_pct: float = 2.0
     octave_model: str = "off"
     octave_model_min_bpm: float = 60.0
     octave_model_max_bpm: float = 200.0
