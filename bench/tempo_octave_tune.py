@@ -8,6 +8,9 @@ them: window sampler -> windows at the analysis rate -> the short-window onset e
 
 * per range: ``bpm_range`` auto (the default), 70-140, 78-155, 88-175, 98-195, and auto with the
   GTZAN genre given as the genre tag (``genre_ranges``);
+* ``--ternary``: the ratios behind the ternary check (``tempo.ternary_*``) with the check off: the
+  ACF comb and onset spectrum near 2/3 of the pick over those near the pick, for the items read at
+  3/2 of their label and the largest of the others, per half (the thresholds were chosen on ``tune``);
 * ``--search``: the octave evidence weights (ACF comb, onset spectrum, prior centre, onset density)
   on the ``tune`` half of ``bench/realset.py``'s holdout split, keeping only settings under which
   the generated tracks of ``test_analysis_features`` keep their tempo; reported on the ``holdout`` half.
@@ -38,7 +41,7 @@ from dj_pipeline.analysis.core import prepare_segment  # noqa: E402
 from dj_pipeline.analysis.frontend import compute_spectra  # noqa: E402
 from dj_pipeline.analysis.metrics import tempo_accuracy1, tempo_accuracy2  # noqa: E402
 from dj_pipeline.analysis.spectral import onset_density, onset_times  # noqa: E402
-from dj_pipeline.analysis.tempo import bpm_range_for, estimate_tempo  # noqa: E402
+from dj_pipeline.analysis.tempo import bpm_range_for, estimate_tempo, tempo_evidence, ternary_ratios  # noqa: E402
 from dj_pipeline.catalog.hashing import content_id  # noqa: E402
 from dj_pipeline.windows import read_windows, select_windows  # noqa: E402
 
@@ -119,6 +122,29 @@ def search_spectra(cfg) -> list:
     return spectra
 
 
+def ternary_report(items: list[dict], cfg) -> list[dict]:
+    """Per item, with the ternary check off: the pick, its ratio to the label and :func:`ternary_ratios` there."""
+    tempo = replace(cfg.tempo, ternary_comb_ratio=0.0)
+    rows = []
+    for it in items:
+        usable = [w for w in it["wins"] if np.count_nonzero(w.onset > cfg.onsets.min_flux_db) >= tempo.min_onset_frames]
+        bpm = estimate_tempo(it["wins"], tempo, it["density"], cfg.onsets.min_flux_db).bpm if usable else None
+        if bpm is None:
+            continue
+        ev = tempo_evidence(usable, tempo, it["density"], bands=False)
+        comb_r, spec_r = ternary_ratios(ev.grid, ev.comb, ev.spec, bpm, tempo.ternary_search_pct)
+        at_3_2 = any(abs(bpm / it["truth"] / r - 1) < 0.04 for r in (1.5, 0.75, 3.0))
+        rows.append({"file": it["file"], "holdout": it["holdout"], "truth": it["truth"], "bpm": bpm, "at_3_2": at_3_2, "comb_ratio": comb_r, "spectrum_ratio": spec_r})
+    df = pd.DataFrame(rows)
+    for half, g in df.groupby(np.where(df["holdout"], "holdout", "tune")):
+        other = g[~g["at_3_2"]]
+        print(f"  {half}: {int(g['at_3_2'].sum())} read at 3/2 of the label; the others' largest comb ratio "
+              f"{other['comb_ratio'].max():.2f} (spectrum ratio {other['spectrum_ratio'].max():.2f})")
+        for r in g[g["at_3_2"]].itertuples():
+            print(f"    {r.file:45s} label {r.truth:6.1f} pick {r.bpm:6.1f}  comb ratio {r.comb_ratio:.2f}  spectrum ratio {r.spectrum_ratio:.2f}")
+    return rows
+
+
 def search(items: list[dict], cfg) -> list[dict]:
     spectra = search_spectra(cfg)
     results = []
@@ -136,6 +162,7 @@ def main() -> None:
     add_realset_argument(ap)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/tempo_octave_cache"))
     ap.add_argument("--search", action="store_true")
+    ap.add_argument("--ternary", action="store_true", help="the ratios the ternary check's thresholds were chosen from")
     args = ap.parse_args()
     root = realset_dir(args.realset)
     if root is None:
@@ -151,6 +178,9 @@ def main() -> None:
     acc = accuracy(items, cfg, genre_tags=True)
     report["ranges"]["auto+genre_tags"] = acc
     print("  auto + genre tag  " + " | ".join(f"{acc[p]['acc1']:.3f}/{acc[p]['acc2']:.3f}" for p in ("all", "tune", "holdout")))
+    if args.ternary:
+        print("\nternary check (off): ACF comb / onset spectrum near 2/3 of the pick over near the pick")
+        report["ternary"] = ternary_report(items, cfg)
     if args.search:
         results = search(items, cfg)
         report["search"] = results

@@ -263,6 +263,15 @@ def _peak_near(curve: np.ndarray, grid: np.ndarray, bpm: float, width_pct: float
     return float(curve[near].max()) if near.any() else float(np.interp(bpm, grid, curve))
 
 
+def ternary_ratios(grid: np.ndarray, comb: np.ndarray, spec: np.ndarray, bpm: float, width_pct: float) -> tuple[float, float]:
+    """``(comb ratio, spectrum ratio)``: the ACF comb's and the onset spectrum's peak near 2/3 of ``bpm``
+    over their peak near ``bpm`` (peaks within ``width_pct``)."""
+    two_thirds = bpm * 2.0 / 3.0
+    comb_ratio = _peak_near(comb, grid, two_thirds, width_pct) / max(_peak_near(comb, grid, bpm, width_pct), EPS)
+    spec_ratio = _peak_near(spec, grid, two_thirds, width_pct) / max(_peak_near(spec, grid, bpm, width_pct), EPS)
+    return comb_ratio, spec_ratio
+
+
 def is_ternary_level(grid: np.ndarray, comb: np.ndarray, spec: np.ndarray, bpm: float, cfg: TempoConfig) -> bool:
     """True when ``bpm`` looks like 3/2 of the beat of a ternary (shuffle, 12/8) track (step 3').
 
@@ -272,10 +281,7 @@ def is_ternary_level(grid: np.ndarray, comb: np.ndarray, spec: np.ndarray, bpm: 
     """
     if cfg.ternary_comb_ratio <= 0:
         return False
-    width = cfg.ternary_search_pct
-    at, two_thirds = bpm, bpm * 2.0 / 3.0
-    comb_ratio = _peak_near(comb, grid, two_thirds, width) / max(_peak_near(comb, grid, at, width), EPS)
-    spec_ratio = _peak_near(spec, grid, two_thirds, width) / max(_peak_near(spec, grid, at, width), EPS)
+    comb_ratio, spec_ratio = ternary_ratios(grid, comb, spec, bpm, cfg.ternary_search_pct)
     return comb_ratio >= cfg.ternary_comb_ratio and spec_ratio >= cfg.ternary_spectrum_ratio
 
 
