@@ -18,7 +18,7 @@ from dj_pipeline.analysis.beats import beat_envelope, fallback_bpm, file_beats, 
 from dj_pipeline.analysis.frontend import compute_spectra
 from dj_pipeline.analysis.spectral import onset_density
 from dj_pipeline.analysis.tags import apply_tags, reconcile_key, reconcile_tempo
-from dj_pipeline.analysis.tempo import bpm_range_for, estimate_tempo, parse_bpm_range
+from dj_pipeline.analysis.tempo import bpm_range_for, choose_octave, estimate_tempo, is_ternary_level, parse_bpm_range, tempo_grid
 from dj_pipeline.analysis.testsignals import chord_track, drum_track, synth_track
 from dj_pipeline.stages.beats_stage import beat_rows
 
@@ -193,6 +193,26 @@ def test_a_slow_shuffle_is_not_read_at_its_triplet_level() -> None:
     assert _tempo(y, replace(CFG, tempo=replace(CFG.tempo, ternary_comb_ratio=0.0))) == pytest.approx(99, rel=0.02)  # the guard off
 
 
+def test_a_ternary_beat_is_not_doubled_unless_the_range_demands_it() -> None:
+    """Curves of a shuffle at 80 BPM picked at its triplet level 120: the beat is 80, not 160.
+
+    The same 80 BPM class without the triplet evidence is doubled by the octave rule (two onsets per
+    beat at 160 here); a ternary beat is not, since its double falls off the triplet grid.
+    """
+    tempo = CFG.tempo
+    g = tempo_grid(tempo)
+    bump = lambda bpm, h: h * np.exp(-0.5 * (np.log2(g / bpm) / 0.01) ** 2)  # noqa: E731
+    comb = 0.02 + bump(120, 0.30) + bump(240, 0.25) + bump(80, 0.45) + bump(160, 0.10)
+    spec = 0.02 + bump(120, 0.9) + bump(240, 1.0) + bump(80, 0.95) + bump(160, 0.1)
+    rate = 2 * 160 / 60  # onsets per second: two per beat at 160
+    assert is_ternary_level(g, comb, spec, 120.0, tempo)
+    assert choose_octave(g, comb, spec, rate, tempo, (70, 180)) == pytest.approx(80, rel=0.01)
+    assert choose_octave(g, comb, spec, rate, replace(tempo, ternary_comb_ratio=0.0), (70, 180)) == pytest.approx(120, rel=0.01)
+    straight_comb, straight_spec = 0.02 + bump(80, 0.45) + bump(160, 0.10), 0.02 + bump(80, 0.95) + bump(160, 0.1)
+    assert choose_octave(g, straight_comb, straight_spec, rate, tempo, (70, 180)) == pytest.approx(160, rel=0.01)
+    assert choose_octave(g, comb, spec, rate, tempo, (90, 180)) == pytest.approx(160, rel=0.01)  # 80 is out of range
+
+
 def test_straight_tracks_keep_their_tempo_beside_the_ternary_check() -> None:
     for bpm, style in ((124, "four_on_floor"), (90, "boom_bap"), (140, "half_time"), (72, "shuffle")):
         assert _tempo(synth_track(bpm, 9, "minor", 30, SR, style, seed=2)) == pytest.approx(bpm, rel=0.02), style
@@ -270,17 +290,19 @@ def test_real_jazz_with_a_weak_pulse_gets_its_bpm() -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(_realset() is None, reason="real dev set not extracted (DJ_REALSET)")
-def test_real_shuffle_metal_is_read_at_the_beat() -> None:
-    """A held-out metal take in 12/8 feel (annotated 113.5 BPM) was read at 170 (3/2); its grid follows."""
+@pytest.mark.parametrize("name, label_bpm, min_beat_f", [("metal.00009", 113.5, 0.9), ("blues.00006", 73.25, 0.7)])
+def test_real_ternary_takes_are_read_at_the_beat(name: str, label_bpm: float, min_beat_f: float) -> None:
+    """Read at 3/2 before the ternary check (170.1 and 107.7): a held-out metal take in 12/8 feel and
+    a shuffle blues of the tune half (the half the thresholds were chosen on); their grids follow."""
     from dj_pipeline.analysis import analyze_file
 
     root = _realset()
-    f = analyze_file(root / "audio" / "gtzan_mini" / "metal.00009.wav", config=CFG)
-    assert f["bpm"] == pytest.approx(113.5, rel=0.04)
-    ref = np.loadtxt(root / "beats" / "gtzan_mini" / "metal.00009.beats", ndmin=2)
-    grid = file_beats(root / "audio" / "gtzan_mini" / "metal.00009.wav", f["bpm"], CFG)
+    f = analyze_file(root / "audio" / "gtzan_mini" / f"{name}.wav", config=CFG)
+    assert f["bpm"] == pytest.approx(label_bpm, rel=0.04)
+    ref = np.loadtxt(root / "beats" / "gtzan_mini" / f"{name}.beats", ndmin=2)
+    grid = file_beats(root / "audio" / "gtzan_mini" / f"{name}.wav", f["bpm"], CFG)
     keep = lambda t: t[t >= 5.0]  # noqa: E731 - mir_eval trims the first 5 s
-    assert _f_measure(keep(grid.beats_s), keep(ref[:, 0])) > 0.8
+    assert _f_measure(keep(grid.beats_s), keep(ref[:, 0])) > min_beat_f  # 0.40 and 0.32 at the 3/2 reading
 
 
 # --- the pipeline writes the grid ---------------------------------------------------------------------

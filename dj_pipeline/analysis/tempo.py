@@ -16,7 +16,8 @@ Method (one onset envelope per window, shared with the other features):
 3'. Ternary feel: in a shuffle or 12/8 (slow blues, some rock and metal) the onsets fall on a
    triplet grid, and the pick above can land on 3/2 of the beat (two swung triplet steps). When the
    ACF comb at 2/3 of the pick beats the pick's own by ``ternary_comb_ratio`` and the onset
-   spectrum agrees (``ternary_spectrum_ratio``), the beat is 2/3 of the pick (its octave chosen as in 3).
+   spectrum agrees (``ternary_spectrum_ratio``), the beat is 2/3 of the pick (its octave chosen as in 3,
+   but not doubled unless the range demands it: every other beat of the double falls off the triplet grid).
 4. Confidence = the ACF-comb value at the chosen period (pulse clarity: 1 = metronomic, ~0 = noise);
    stability = std of local tempi (12 s windows) searched within a few percent of the global tempo.
 
@@ -235,7 +236,8 @@ def choose_octave(
     ``[min_bpm, 2*min_bpm)``. Each of its octaves in the range is scored by the log ACF-comb and
     log onset-spectrum values at it (``octave_*_weight``), a broad log-normal tempo prior around
     ``prior_center_bpm`` and a preference for ``density_per_beat`` onsets per beat. A pick at the
-    triplet level of a ternary track (:func:`is_ternary_level`) moves to 2/3 of it, octave chosen alike.
+    triplet level of a ternary track (:func:`is_ternary_level`) moves to 2/3 of it (or its half),
+    doubled only when the range leaves no other choice: a doubled ternary beat is off the triplet grid.
     """
     salience = np.maximum(comb, 0.0) * spec
     folded = octave_folded(grid, salience, cfg.grid_per_octave)
@@ -253,7 +255,9 @@ def choose_octave(
 
     bpm = refine_peak(grid, salience, max(octave_candidates(base, bpm_range), key=log_score))
     if is_ternary_level(grid, comb, spec, bpm, cfg):
-        bpm = refine_peak(grid, salience, max(octave_candidates(bpm * 2.0 / 3.0, bpm_range), key=log_score))
+        beat = bpm * 2.0 / 3.0  # three triplet steps; its double (1.5 steps) is off the triplet grid
+        levels = octave_candidates(beat, bpm_range)
+        bpm = refine_peak(grid, salience, max([t for t in levels if t <= beat * 1.005] or levels, key=log_score))
     return bpm
 
 
