@@ -41,6 +41,8 @@ def test_bpm_range_parsing_and_validation() -> None:
         parse_bpm_range("100-150")
     with pytest.raises(ValueError, match="bpm range"):
         load_analysis_config(overrides={"tempo": {"bpm_range": "fast"}})
+    with pytest.raises(ValueError, match="ternary_comb_ratio"):  # at or below 1 it would move straight tracks
+        load_analysis_config(overrides={"tempo": {"ternary_comb_ratio": 0.9}})
     with pytest.raises(ValueError, match="trust_tags"):
         load_analysis_config(overrides={"tags": {"trust_tags": "sometimes"}})
 

@@ -280,8 +280,8 @@ def is_ternary_level(grid: np.ndarray, comb: np.ndarray, spec: np.ndarray, bpm: 
     """True when ``bpm`` looks like 3/2 of the beat of a ternary (shuffle, 12/8) track (step 3').
 
     A straight track's onsets repeat at the beat, so the ACF comb at 2/3 of it (where every other
-    comb tooth falls between beats) is lower than at the beat; a shuffle's repeat at 2/3 of the
-    triplet-level pick, and its onset spectrum has energy there too.
+    comb tooth falls between beats) is lower than at the beat; a shuffle's onsets repeat at 2/3 of
+    the triplet-level pick, and its onset spectrum has energy there too.
     """
     if cfg.ternary_comb_ratio <= 0:
         return False

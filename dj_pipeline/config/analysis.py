@@ -282,6 +282,9 @@ def load_analysis_config(path: str | Path | None = None, overrides: dict[str, An
         raise ValueError("analysis config: tempo range must span an octave (max_bpm >= 2 * min_bpm)")
     if cfg.tempo.octave_model not in ("off", "learned"):
         raise ValueError(f"analysis config: tempo.octave_model must be off or learned, got {cfg.tempo.octave_model!r}")
+    t = cfg.tempo
+    if not (t.ternary_comb_ratio == 0 or t.ternary_comb_ratio > 1) or t.ternary_spectrum_ratio < 0 or t.ternary_search_pct <= 0:
+        raise ValueError("analysis config: tempo.ternary_comb_ratio must be 0 (off) or > 1, ternary_spectrum_ratio >= 0, ternary_search_pct > 0")
     if cfg.tags.trust_tags not in ("never", "when_unclear", "always"):
         raise ValueError(f"analysis config: tags.trust_tags must be never, when_unclear or always, got {cfg.tags.trust_tags!r}")
     for rng in (cfg.tempo.bpm_range, *(r for _, r in cfg.tempo.genre_ranges)):
